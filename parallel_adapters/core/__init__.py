@@ -1,0 +1,1 @@
+"""The shared core: no framework imports here."""

@@ -1,0 +1,99 @@
+"""The research basis: citations, reasoning and confidence behind each output field."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["Citation", "FieldBasis", "parse_basis", "unique_citations"]
+
+logger = logging.getLogger("parallel_adapters")
+
+
+class Citation(BaseModel):
+    """A web source supporting a field: its URL, title and the excerpts used."""
+
+    # Unknown keys are kept: the API is in beta and may add fields we should not drop.
+    model_config = ConfigDict(extra="allow")
+
+    url: str
+    title: str | None = None
+    excerpts: list[str] = Field(default_factory=list)
+
+    @field_validator("excerpts", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class FieldBasis(BaseModel):
+    """Why the answer says what it says about one output field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str = ""
+    reasoning: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+    confidence: str | None = None
+
+    @field_validator("field", mode="before")
+    @classmethod
+    def _none_field(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("citations", mode="before")
+    @classmethod
+    def _none_citations(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _confidence_text(cls, value: Any) -> Any:
+        # Task API docs show "high"; numeric scores are plausible too. Keep both, as text.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+
+def parse_basis(raw: Any) -> list[FieldBasis]:
+    """Typed basis from the raw JSON value; never raises.
+
+    A malformed item is skipped with a warning: a call must not fail because its
+    supporting evidence is oddly shaped. The raw value stays on `Completion.raw`.
+    """
+    if raw is None or raw == []:
+        return []
+    if not isinstance(raw, list):
+        logger.warning("ignoring malformed basis (expected a list, got %s)", type(raw).__name__)
+        return []
+    parsed: list[FieldBasis] = []
+    for index, item in enumerate(raw):
+        try:
+            parsed.append(FieldBasis.model_validate(item))
+        except ValidationError as exc:
+            logger.warning(
+                "ignoring malformed basis item %d: %s",
+                index,
+                exc.errors(include_url=False, include_input=False),
+            )
+    return parsed
+
+
+def unique_citations(basis: Iterable[FieldBasis]) -> list[Citation]:
+    """Citations across all fields, one per URL in first-seen order, excerpts merged."""
+    by_url: dict[str, Citation] = {}
+    for field_basis in basis:
+        for citation in field_basis.citations:
+            seen = by_url.get(citation.url)
+            if seen is None:
+                by_url[citation.url] = citation.model_copy(deep=True)
+                continue
+            if seen.title is None and citation.title is not None:
+                seen.title = citation.title
+            for excerpt in citation.excerpts:
+                if excerpt not in seen.excerpts:
+                    seen.excerpts.append(excerpt)
+    return list(by_url.values())

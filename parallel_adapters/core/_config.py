@@ -1,0 +1,134 @@
+"""Connection settings shared by every adapter."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from ._errors import InputError, MissingAPIKeyError
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "MODEL_TIMEOUTS", "ParallelConfig"]
+
+DEFAULT_BASE_URL = "https://api.parallel.ai"
+DEFAULT_MODEL = "speed"
+API_KEY_ENV = "PARALLEL_API_KEY"
+BASE_URL_ENV = "PARALLEL_BASE_URL"
+
+# Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
+# 60 s-5 min (core); each timeout leaves about twice the worst case.
+MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
+UNKNOWN_MODEL_TIMEOUT = 600.0
+
+AuthHeader = Literal["bearer", "x-api-key"]
+
+
+class ParallelConfig(BaseModel):
+    """Everything needed to reach the API. The key is a `SecretStr`: never printed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    model: str = DEFAULT_MODEL
+    timeout: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    requests_per_minute: int | None = Field(default=300, gt=0)
+    # The window the rate is enforced over; shorter windows allow smaller bursts.
+    rate_limit_window: float = Field(default=60.0, gt=0)
+    auth_header: AuthHeader = "bearer"
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+    # Backoff between retries: full jitter over min(initial * 2**n, max) seconds.
+    retry_initial_delay: float = Field(default=0.5, ge=0)
+    retry_max_delay: float = Field(default=8.0, ge=0)
+    # A Retry-After longer than this is not waited out; the RateLimitError is raised.
+    max_retry_after: float = Field(default=60.0, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("model must be a non-empty string")
+        return value
+
+    @field_validator("extra_headers")
+    @classmethod
+    def _no_auth_in_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        if {k.lower() for k in value} & {"authorization", "x-api-key"}:
+            raise ValueError("pass the key as api_key=, not as a header")
+        return value
+
+    @classmethod
+    def from_options(cls, **options: Any) -> ParallelConfig:
+        """Build from keyword options, filling `api_key` and `base_url` from the environment.
+
+        Raises `InputError` (a `ValueError`) for invalid options.
+        """
+        unknown = set(options) - set(cls.model_fields)
+        if unknown:
+            raise InputError(
+                f"unknown option(s) {sorted(unknown)}; accepted: {sorted(cls.model_fields)}"
+            )
+        values = {k: v for k, v in options.items() if v is not None or k in _NULLABLE}
+        if values.get("api_key") is None:
+            env_key = os.environ.get(API_KEY_ENV)
+            if env_key:
+                values["api_key"] = env_key
+        if "base_url" not in values and os.environ.get(BASE_URL_ENV):
+            values["base_url"] = os.environ[BASE_URL_ENV]
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            # pydantic's message is clear, but never let it echo a secret input back.
+            raise InputError(_redact(str(exc), values.get("api_key"))) from None
+
+    def replace(self, **changes: Any) -> ParallelConfig:
+        if not changes:
+            return self
+        data: dict[str, Any] = {**dict(self), **changes}
+        return type(self).from_options(**data)
+
+    def require_key(self) -> str:
+        if self.api_key is None or not self.api_key.get_secret_value():
+            raise MissingAPIKeyError(
+                f"no Parallel API key: set the {API_KEY_ENV} environment variable or pass "
+                "api_key=..."
+            )
+        return self.api_key.get_secret_value()
+
+    def timeout_for(self, model: str) -> float:
+        if self.timeout is not None:
+            return self.timeout
+        return MODEL_TIMEOUTS.get(model, UNKNOWN_MODEL_TIMEOUT)
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.require_key()
+        if self.auth_header == "x-api-key":
+            return {"x-api-key": key}
+        return {"Authorization": f"Bearer {key}"}
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings without the key: safe to log, save or print."""
+        data = self.model_dump(exclude={"api_key"})
+        data["api_key_set"] = self.api_key is not None
+        return data
+
+
+# Options where an explicit None means "off" rather than "use the default".
+_NULLABLE = frozenset({"requests_per_minute"})
+
+
+def _redact(text: str, secret: Any) -> str:
+    raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if isinstance(raw, str) and raw:
+        text = text.replace(raw, "***")
+    return text

@@ -1,0 +1,225 @@
+"""One error hierarchy for every adapter, and the mapping from transport errors into it."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "InputError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OutputParseError",
+    "ParallelError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "UnprocessableRequestError",
+    "error_from_status",
+    "message_from_body",
+    "parse_retry_after",
+]
+
+
+class ParallelError(Exception):
+    """Base of every error this kit raises."""
+
+    status_code: int | None = None
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        self.body = body
+
+    def __str__(self) -> str:
+        if self.status_code is not None:
+            return f"{self.message} (HTTP {self.status_code})"
+        return self.message
+
+
+class InputError(ParallelError, ValueError):
+    """The request cannot be sent as given; raised before any network traffic."""
+
+
+class MissingAPIKeyError(ParallelError):
+    """No API key was configured; raised at the first request, not at construction."""
+
+
+class OutputParseError(ParallelError):
+    """The answer is not the structured output that was asked for."""
+
+    def __init__(self, message: str, *, text: str) -> None:
+        super().__init__(message)
+        self.text = text
+
+
+class APIStatusError(ParallelError):
+    """The server answered with an error status."""
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PaymentRequiredError(APIStatusError):
+    status_code = 402
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class UnprocessableRequestError(APIStatusError):
+    status_code = 422
+
+    @property
+    def detail(self) -> list[dict[str, Any]]:
+        """FastAPI's validation details (`loc`, `msg`, `type`), when the server sent them."""
+        if isinstance(self.body, Mapping):
+            detail = self.body.get("detail")
+            if isinstance(detail, list):
+                return [d for d in detail if isinstance(d, dict)]
+            inner = self.body.get("error")
+            if isinstance(inner, Mapping) and isinstance(inner.get("detail"), list):
+                return [d for d in inner["detail"] if isinstance(d, dict)]
+        return []
+
+
+class RateLimitError(APIStatusError):
+    status_code = 429
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """A 5xx answer, or an error event inside a stream."""
+
+    status_code = 500
+
+
+class APITimeoutError(ParallelError):
+    """No answer within the configured timeout."""
+
+
+class APIConnectionError(ParallelError):
+    """The connection failed or was closed before an answer arrived."""
+
+
+class StreamError(ParallelError):
+    """A stream broke after part of the answer had been delivered.
+
+    `partial_text` holds what arrived; it is never returned as if it were the whole answer.
+    """
+
+    def __init__(self, message: str, *, partial_text: str, status_code: int | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.partial_text = partial_text
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableRequestError,
+    429: RateLimitError,
+}
+
+
+def message_from_body(body: Any) -> str | None:
+    """The human message of an error body, whichever envelope the server used.
+
+    Handles OpenAI's `{"error": {"message"}}`, Parallel's
+    `{"type": "error", "error": {"ref_id", "message", "detail"}}` and FastAPI's
+    `{"detail": [{"loc", "msg", "type"}]}` (or `{"detail": "text"}`).
+    """
+    if isinstance(body, str):
+        return body.strip() or None
+    if not isinstance(body, Mapping):
+        return None
+    error = body.get("error")
+    if isinstance(error, Mapping):
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            ref = error.get("ref_id")
+            return f"{message} [ref_id {ref}]" if isinstance(ref, str) and ref else message
+    elif isinstance(error, str) and error:
+        return error
+    detail = body.get("detail")
+    if isinstance(detail, str) and detail:
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, Mapping):
+                loc = ".".join(str(p) for p in item.get("loc") or [])
+                msg = str(item.get("msg", ""))
+                parts.append(f"{loc}: {msg}" if loc else msg)
+        if parts:
+            return "; ".join(parts)
+    message = body.get("message")
+    if isinstance(message, str) and message:
+        return message
+    return None
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def error_from_status(
+    status_code: int,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+) -> APIStatusError:
+    """The typed error for an HTTP error answer, with the server's own message."""
+    message = message_from_body(body) or f"the server answered HTTP {status_code}"
+    cls = _BY_STATUS.get(status_code)
+    if cls is RateLimitError:
+        return RateLimitError(
+            message, status_code=status_code, body=body, retry_after=parse_retry_after(headers)
+        )
+    if cls is None:
+        cls = ServerError if status_code >= 500 else APIStatusError
+    return cls(message, status_code=status_code, body=body)

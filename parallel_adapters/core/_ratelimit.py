@@ -1,0 +1,61 @@
+"""A client-side request limiter, one per (base_url, api_key) in the process.
+
+The documented beta limit is 300 requests a minute per key; every adapter and every
+thread in the process draws from the same budget, so one shared limiter per key
+is what keeps a process under it. The sliding-window log of pyrate-limiter never
+lets more than N requests start in any window, which also keeps us under a
+fixed-window server limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from pyrate_limiter import Duration, Limiter, Rate
+
+__all__ = ["RequestLimiter", "shared_limiter"]
+
+
+class RequestLimiter:
+    """Blocks (sync) or waits (async) until a request may start."""
+
+    def __init__(self, requests_per_minute: int, *, window_seconds: float = 60.0) -> None:
+        self.requests_per_minute = requests_per_minute
+        self.window_seconds = window_seconds
+        # The same rate over a shorter window allows smaller bursts.
+        per_window = max(1, round(requests_per_minute * window_seconds / 60.0))
+        window_ms = max(1, int(window_seconds * Duration.SECOND))
+        # A few ms of buffer on each wait absorbs clock and scheduling skew.
+        self._limiter = Limiter(Rate(per_window, window_ms), buffer_ms=5)
+
+    def acquire(self) -> None:
+        self._limiter.try_acquire("requests", blocking=True)
+
+    async def aacquire(self) -> None:
+        await self._limiter.try_acquire_async("requests", blocking=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestLimiter(requests_per_minute={self.requests_per_minute}, "
+            f"window_seconds={self.window_seconds})"
+        )
+
+
+_limiters: dict[tuple[str, str, int, float], RequestLimiter] = {}
+_lock = threading.Lock()
+
+
+def shared_limiter(
+    base_url: str, api_key: str, requests_per_minute: int, window_seconds: float = 60.0
+) -> RequestLimiter:
+    """The process-wide limiter for this endpoint and key (the key is only hashed)."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()
+    key = (base_url, digest, requests_per_minute, window_seconds)
+    with _lock:
+        limiter = _limiters.get(key)
+        if limiter is None:
+            limiter = _limiters[key] = RequestLimiter(
+                requests_per_minute, window_seconds=window_seconds
+            )
+        return limiter

@@ -1,0 +1,194 @@
+"""Shape a chat request into the body the Parallel Chat API understands."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from ._errors import InputError
+from ._messages import MessagesInput, merge_messages
+
+__all__ = ["ChatRequest", "normalize_response_format", "shape_request"]
+
+# Accepted for OpenAI compatibility, documented as ignored by the server: not sent.
+IGNORED_PARAMS = frozenset(
+    {
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "seed",
+        "logprobs",
+        "top_logprobs",
+        "logit_bias",
+        "presence_penalty",
+        "frequency_penalty",
+        "user",
+        "metadata",
+        "store",
+        "service_tier",
+        "stream_options",
+        "parallel_tool_calls",
+        "prediction",
+        "audio",
+        "modalities",
+        "reasoning_effort",
+        "n",
+    }
+)
+# Ignored too, but dropping them silently changes what the caller meant.
+MEANINGFUL_IGNORED_PARAMS = frozenset({"stop", "tools", "tool_choice", "functions", "function_call"})
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(param: str) -> None:
+    with _warned_lock:
+        if param in _warned:
+            return
+        _warned.add(param)
+    warnings.warn(
+        f"the Parallel Chat API ignores {param!r}; it was not sent, and the answer will not "
+        "honour it",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A validated request: the JSON body, plus what is needed to read the answer."""
+
+    body: dict[str, Any]
+    output_model: type[BaseModel] | None = field(default=None, compare=False)
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream"))
+
+
+def _schema_name(name: Any) -> str:
+    text = name if isinstance(name, str) and name else "response"
+    # OpenAI's rule for json_schema names: a-z, A-Z, 0-9, _ and -, at most 64.
+    cleaned = "".join(c if c.isalnum() or c in "_-" else "_" for c in text)[:64]
+    return cleaned or "response"
+
+
+def _wire_json_schema(
+    schema: Any, *, name: Any = None, strict: Any = None, description: Any = None
+) -> dict[str, Any]:
+    if not isinstance(schema, Mapping):
+        raise InputError(f"response_format schema must be a JSON-schema object, got {schema!r}")
+    inner: dict[str, Any] = {"name": _schema_name(name or schema.get("title")), "schema": schema}
+    if strict is not None:
+        inner["strict"] = bool(strict)
+    if isinstance(description, str) and description:
+        inner["description"] = description
+    return {"type": "json_schema", "json_schema": inner}
+
+
+def normalize_response_format(
+    response_format: Any,
+) -> tuple[dict[str, Any] | None, type[BaseModel] | None]:
+    """OpenAI's wire form of a response format, and the pydantic class to parse into.
+
+    Accepts a pydantic model class, a bare JSON-schema dict, OpenAI's
+    `{"type": "json_schema", "json_schema": {...}}`, DSPy's canonical
+    `{"type": "json_schema", "name", "schema", "strict"}`, `{"type": "json_object"}`
+    and `{"type": "text"}`.
+    """
+    if response_format is None:
+        return None, None
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+        schema = response_format.model_json_schema()
+        wire = _wire_json_schema(schema, name=response_format.__name__, strict=True)
+        return wire, response_format
+    if not isinstance(response_format, Mapping):
+        raise InputError(
+            "response_format must be a pydantic model class or a dict, got "
+            f"{type(response_format).__name__}"
+        )
+    if not response_format:
+        raise InputError("response_format is an empty dict")
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        inner = response_format.get("json_schema")
+        if isinstance(inner, Mapping):
+            return (
+                _wire_json_schema(
+                    inner.get("schema"),
+                    name=inner.get("name"),
+                    strict=inner.get("strict"),
+                    description=inner.get("description"),
+                ),
+                None,
+            )
+        if "schema" in response_format:  # DSPy / lm15 canonical form
+            return (
+                _wire_json_schema(
+                    response_format["schema"],
+                    name=response_format.get("name"),
+                    strict=response_format.get("strict"),
+                    description=response_format.get("description"),
+                ),
+                None,
+            )
+        raise InputError("a json_schema response_format needs a 'json_schema' or 'schema' object")
+    if kind in ("json_object", "text") and len(response_format) == 1:
+        return {"type": kind}, None
+    if kind is None or kind == "object" or "properties" in response_format:
+        # A bare JSON schema (its own "type" is "object").
+        return _wire_json_schema(response_format, name=response_format.get("title")), None
+    raise InputError(
+        f"unsupported response_format type {kind!r}; use json_schema, json_object or text"
+    )
+
+
+def shape_request(
+    messages: MessagesInput,
+    *,
+    model: str,
+    stream: bool = False,
+    response_format: Any = None,
+    previous_interaction_id: str | None = None,
+    extra_body: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> ChatRequest:
+    """Validate everything and build the request body; raises `InputError` before any I/O."""
+    if not isinstance(model, str) or not model.strip():
+        raise InputError(f"model must be a non-empty string, got {model!r}")
+    n = params.get("n")
+    if n is not None and n != 1:
+        raise InputError(f"n={n!r} is not supported: the Parallel Chat API returns one choice")
+    for param in params:
+        if param in MEANINGFUL_IGNORED_PARAMS:
+            if params[param]:
+                _warn_once(param)
+        elif param not in IGNORED_PARAMS:
+            raise InputError(
+                f"unknown parameter {param!r}; pass provider-specific fields in extra_body"
+            )
+    if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
+        raise InputError("previous_interaction_id must be a string")
+
+    wire_format, output_model = normalize_response_format(response_format)
+    body: dict[str, Any] = {"model": model, "messages": merge_messages(messages)}
+    if stream:
+        body["stream"] = True
+    if wire_format is not None:
+        body["response_format"] = wire_format
+    if previous_interaction_id:
+        body["previous_interaction_id"] = previous_interaction_id
+    if extra_body:
+        body.update(extra_body)
+    return ChatRequest(body=body, output_model=output_model)

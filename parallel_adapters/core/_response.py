@@ -1,0 +1,205 @@
+"""Read answers, whole or streamed, into a `Completion`.
+
+Parsing is lenient by design: the API documents `id`, `object`, `model`,
+`finish_reason` and `usage` as "always empty" without saying whether that means
+missing, null or "", so any of those shapes is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ._basis import Citation, FieldBasis, parse_basis, unique_citations
+from ._errors import OutputParseError, ServerError
+from ._request import ChatRequest
+
+__all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One answer, with the research basis behind it.
+
+    `str(completion)` is the answer text.
+    """
+
+    text: str
+    model: str
+    basis: list[FieldBasis] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    interaction_id: str | None = None
+    id: str | None = None
+    created: int | None = None
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    parsed: BaseModel | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def json(self) -> Any:
+        """The answer decoded as JSON; `OutputParseError` if it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError as exc:
+            raise OutputParseError(f"the answer is not valid JSON: {exc}", text=self.text) from exc
+
+
+@dataclass(frozen=True)
+class StreamPart:
+    """One piece of a streamed answer."""
+
+    delta: str
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value in ("", None) else value
+
+
+def _parse_output(text: str, output_model: type[BaseModel] | None) -> BaseModel | None:
+    if output_model is None:
+        return None
+    try:
+        return output_model.model_validate_json(text)
+    except ValidationError as exc:
+        raise OutputParseError(
+            f"the answer does not match {output_model.__name__}: "
+            f"{exc.errors(include_url=False, include_input=False)}",
+            text=text,
+        ) from exc
+
+
+def _created(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _build(
+    request: ChatRequest,
+    *,
+    text: str,
+    raw: dict[str, Any],
+    basis_raw: Any,
+    interaction_id: Any,
+    model: Any,
+    finish_reason: Any,
+    usage: Any,
+) -> Completion:
+    basis = parse_basis(basis_raw)
+    return Completion(
+        text=text,
+        model=_blank_to_none(model) or request.model,
+        basis=basis,
+        citations=unique_citations(basis),
+        interaction_id=_blank_to_none(interaction_id),
+        id=_blank_to_none(raw.get("id")),
+        created=_created(raw.get("created")),
+        finish_reason=_blank_to_none(finish_reason),
+        usage=usage if isinstance(usage, dict) and usage else None,
+        parsed=_parse_output(text, request.output_model),
+        raw=raw,
+    )
+
+
+def completion_from_body(body: Any, request: ChatRequest) -> Completion:
+    """A `Completion` from a non-streaming JSON body."""
+    if not isinstance(body, dict):
+        raise ServerError(f"the server sent a {type(body).__name__} instead of a JSON object")
+    choices = body.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else {}
+    if not isinstance(choice, dict):
+        choice = {}
+    # The spec's own example puts the text in `delta`; every real client reads `message`.
+    message = choice.get("message") or choice.get("delta") or {}
+    content = message.get("content") if isinstance(message, dict) else None
+    if content is None and not choices:
+        raise ServerError("the server's answer has no choices", body=body)
+    return _build(
+        request,
+        text=content if isinstance(content, str) else "",
+        raw=body,
+        basis_raw=body.get("basis"),
+        interaction_id=body.get("interaction_id"),
+        model=body.get("model"),
+        finish_reason=choice.get("finish_reason"),
+        usage=body.get("usage"),
+    )
+
+
+class StreamAccumulator:
+    """Collects streamed chunks into the final `Completion`.
+
+    Basis and `interaction_id` are taken from the last chunk that carries a
+    non-empty value, wherever in the stream that is.
+    """
+
+    def __init__(self, request: ChatRequest) -> None:
+        self.request = request
+        self._parts: list[str] = []
+        self._basis: Any = None
+        self._interaction_id: Any = None
+        self._model: Any = None
+        self._finish_reason: Any = None
+        self._usage: Any = None
+        self._last: dict[str, Any] = {}
+        self.chunks = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def add(self, chunk: Any) -> str:
+        """Take one chunk; returns its text delta ("" when it has none)."""
+        if not isinstance(chunk, dict):
+            return ""
+        self.chunks += 1
+        self._last = chunk
+        if chunk.get("basis"):
+            self._basis = chunk["basis"]
+        if chunk.get("interaction_id"):
+            self._interaction_id = chunk["interaction_id"]
+        if chunk.get("model"):
+            self._model = chunk["model"]
+        if chunk.get("usage"):
+            self._usage = chunk["usage"]
+        delta = ""
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            choice = choices[0]
+            if choice.get("finish_reason"):
+                self._finish_reason = choice["finish_reason"]
+            piece = choice.get("delta") or choice.get("message") or {}
+            content = piece.get("content") if isinstance(piece, dict) else None
+            if isinstance(content, str) and content:
+                delta = content
+                self._parts.append(content)
+        return delta
+
+    def finish(self) -> Completion:
+        # Shaped like a non-streaming body, so code reading `raw` needs no second path.
+        raw = {k: v for k, v in self._last.items() if k not in ("choices", "type", "usage")}
+        raw["object"] = "chat.completion"
+        raw["choices"] = [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": self.text},
+                "finish_reason": self._finish_reason,
+            }
+        ]
+        raw["basis"] = self._basis or []
+        raw["interaction_id"] = self._interaction_id
+        raw["usage"] = self._usage
+        return _build(
+            self.request,
+            text=self.text,
+            raw=raw,
+            basis_raw=self._basis,
+            interaction_id=self._interaction_id,
+            model=self._model,
+            finish_reason=self._finish_reason,
+            usage=self._usage,
+        )
