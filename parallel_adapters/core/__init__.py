@@ -1,1 +1,70 @@
-"""The shared core: no framework imports here."""
+"""The shared core: request shaping, message merging, basis, transport, errors.
+
+It imports no framework; each adapter translates between its framework and this.
+"""
+
+from ._basis import Citation, FieldBasis, parse_basis, unique_citations
+from ._client import ParallelClient
+from ._config import DEFAULT_BASE_URL, DEFAULT_MODEL, MODEL_TIMEOUTS, ParallelConfig
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    InputError,
+    MissingAPIKeyError,
+    NotFoundError,
+    OutputParseError,
+    ParallelError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    UnprocessableRequestError,
+)
+from ._messages import MessagesInput, WireMessage, merge_messages
+from ._request import ChatRequest, normalize_response_format, shape_request
+from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._transport import AsyncChatStream, ChatStream, Transport, is_transient
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "MODEL_TIMEOUTS",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncChatStream",
+    "AuthenticationError",
+    "ChatRequest",
+    "ChatStream",
+    "Citation",
+    "Completion",
+    "FieldBasis",
+    "InputError",
+    "MessagesInput",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OutputParseError",
+    "ParallelClient",
+    "ParallelConfig",
+    "ParallelError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamAccumulator",
+    "StreamError",
+    "StreamPart",
+    "Transport",
+    "UnprocessableRequestError",
+    "WireMessage",
+    "completion_from_body",
+    "is_transient",
+    "merge_messages",
+    "normalize_response_format",
+    "parse_basis",
+    "shape_request",
+    "unique_citations",
+]

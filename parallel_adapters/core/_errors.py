@@ -114,9 +114,22 @@ class RateLimitError(APIStatusError):
 
 
 class ServerError(APIStatusError):
-    """A 5xx answer, or an error event inside a stream."""
+    """A 5xx answer, a garbled body, or an error event inside a stream."""
 
-    status_code = 500
+    status_code: int | None = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = 500,
+        body: Any = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, body=body)
+        # None: no HTTP status applies (a garbled 200 body, an SSE error event).
+        self.status_code = status_code
+        self.retryable = retryable
 
 
 class APITimeoutError(ParallelError):

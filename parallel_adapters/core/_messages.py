@@ -158,14 +158,14 @@ def merge_messages(messages: MessagesInput) -> list[WireMessage]:
             index += 1
         names = {name for _, _, name in run}
         if len(run) == 1 or len(names) == 1:
-            message: WireMessage = {"role": role, "content": "\n\n".join(t for _, t, _ in run)}
+            wire: WireMessage = {"role": role, "content": "\n\n".join(t for _, t, _ in run)}
             only_name = next(iter(names))
             if only_name:
-                message["name"] = only_name
+                wire["name"] = only_name
         else:
             # Different speakers in one merged turn: keep who said what in the text.
-            message = {"role": role, "content": "\n\n".join(_label(n, t) for _, t, n in run)}
-        merged.append(message)
+            wire = {"role": role, "content": "\n\n".join(_label(n, t) for _, t, n in run)}
+        merged.append(wire)
 
     if not merged:
         raise InputError("no message has any text to send")

@@ -42,7 +42,9 @@ IGNORED_PARAMS = frozenset(
     }
 )
 # Ignored too, but dropping them silently changes what the caller meant.
-MEANINGFUL_IGNORED_PARAMS = frozenset({"stop", "tools", "tool_choice", "functions", "function_call"})
+MEANINGFUL_IGNORED_PARAMS = frozenset(
+    {"stop", "tools", "tool_choice", "functions", "function_call"}
+)
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()

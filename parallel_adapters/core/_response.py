@@ -108,7 +108,11 @@ def _build(
 def completion_from_body(body: Any, request: ChatRequest) -> Completion:
     """A `Completion` from a non-streaming JSON body."""
     if not isinstance(body, dict):
-        raise ServerError(f"the server sent a {type(body).__name__} instead of a JSON object")
+        raise ServerError(
+            f"the server sent a {type(body).__name__} instead of a JSON object",
+            status_code=None,
+            retryable=False,
+        )
     choices = body.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
     if not isinstance(choice, dict):
@@ -117,7 +121,9 @@ def completion_from_body(body: Any, request: ChatRequest) -> Completion:
     message = choice.get("message") or choice.get("delta") or {}
     content = message.get("content") if isinstance(message, dict) else None
     if content is None and not choices:
-        raise ServerError("the server's answer has no choices", body=body)
+        raise ServerError(
+            "the server's answer has no choices", status_code=None, body=body, retryable=False
+        )
     return _build(
         request,
         text=content if isinstance(content, str) else "",

@@ -1,0 +1,148 @@
+"""`parallel-adapters`: ask a question from the shell, or run the local emulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._version import __version__
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parallel-adapters",
+        description="The Parallel Chat API from the shell.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="ask one question and print the answer and sources")
+    ask.add_argument("question")
+    ask.add_argument("--model", default=None, help="speed (default), lite, base or core")
+    ask.add_argument("--stream", action="store_true", help="print the answer as it arrives")
+    ask.add_argument("--schema", type=Path, help="a JSON-schema file: ask for JSON output")
+    ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    ask.add_argument("--base-url", default=None, help="default: $PARALLEL_BASE_URL or the API")
+    ask.add_argument("--timeout", type=float, default=None, help="seconds (default per model)")
+    ask.add_argument(
+        "--offline", action="store_true", help="answer from the embedded local emulator"
+    )
+
+    emulator = commands.add_parser(
+        "emulator", help="run the local Parallel emulator", add_help=False
+    )
+    emulator.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _print_sources(citations: Sequence[Any], out: TextIO) -> None:
+    if not citations:
+        return
+    print("\nSources:", file=out)
+    for number, citation in enumerate(citations, 1):
+        title = citation.title or citation.url
+        print(f"  [{number}] {title} - {citation.url}", file=out)
+
+
+def _completion_json(completion: Any) -> dict[str, Any]:
+    return {
+        "text": completion.text,
+        "model": completion.model,
+        "interaction_id": completion.interaction_id,
+        "finish_reason": completion.finish_reason,
+        "citations": [c.model_dump(mode="json") for c in completion.citations],
+        "basis": [b.model_dump(mode="json") for b in completion.basis],
+    }
+
+
+@contextmanager
+def _backend(offline: bool) -> Iterator[dict[str, Any]]:
+    if not offline:
+        yield {}
+        return
+    try:
+        from .testing import ParallelEmulator
+    except ImportError as exc:
+        raise SystemExit(
+            "error: --offline needs the emulator: pip install 'parallel-adapters[emulator]'"
+        ) from exc
+    with ParallelEmulator(api_key=None) as emulator:
+        yield {"base_url": emulator.base_url, "api_key": "offline"}
+
+
+def _ask(args: argparse.Namespace, out: TextIO) -> int:
+    from ._chat import ParallelChat
+
+    params: dict[str, Any] = {}
+    if args.schema is not None:
+        try:
+            params["response_format"] = json.loads(args.schema.read_text())
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read the schema {args.schema}: {exc}", file=sys.stderr)
+            return 2
+    with _backend(args.offline) as backend:
+        options = {"model": args.model, "timeout": args.timeout, **backend}
+        if args.base_url:
+            options["base_url"] = args.base_url
+        with ParallelChat(**options) as chat:
+            if args.stream and not args.json:
+                stream = chat.stream(args.question, **params)
+                for part in stream:
+                    out.write(part.delta)
+                    out.flush()
+                out.write("\n")
+                completion = stream.completion
+            else:
+                completion = chat.complete(args.question, **params)
+    if args.json:
+        payload = _completion_json(completion)
+        payload["parsed"] = completion.json() if args.schema is not None else None
+        json.dump(payload, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return 0
+    if not args.stream:
+        text = completion.text
+        if args.schema is not None:
+            text = json.dumps(completion.json(), indent=2, ensure_ascii=False)
+        print(text, file=out)
+    _print_sources(completion.citations, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "emulator":
+        try:
+            from .testing import main as emulator_main
+        except ImportError:
+            print(
+                "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
+                file=sys.stderr,
+            )
+            return 2
+        return emulator_main(list(args.args))
+
+    from .core import InputError, MissingAPIKeyError, ParallelError
+
+    try:
+        return _ask(args, sys.stdout)
+    except (InputError, MissingAPIKeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ParallelError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

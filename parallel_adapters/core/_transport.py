@@ -1,0 +1,457 @@
+"""Send shaped requests through the official `openai` client.
+
+The SDK does the HTTP and SSE work; this module adds what the SDK cannot know:
+Parallel's auth header choice, per-model timeouts, the shared rate limiter, typed
+errors, and one retry layer (the SDK's own retries are off: `max_retries=0`).
+
+We keep the retry loop here rather than in the SDK or tenacity because its rules
+are specific: a limiter slot is taken for every attempt, a stream may be retried
+only until its first piece of text reaches the caller, and a `Retry-After` longer
+than `max_retry_after` is surfaced instead of slept through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+import time
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import openai
+
+from .._version import __version__
+from ._config import ParallelConfig
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ParallelError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    error_from_status,
+)
+from ._ratelimit import RequestLimiter, shared_limiter
+from ._request import ChatRequest
+from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+
+__all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
+
+logger = logging.getLogger("parallel_adapters")
+
+CHAT_PATH = "/chat/completions"
+USER_AGENT = f"parallel-adapters/{__version__}"
+_T = TypeVar("_T")
+
+
+class _SyncClient(openai.OpenAI):
+    """The SDK client with Parallel's auth header in place of OpenAI's."""
+
+    _parallel_auth: dict[str, str]
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return self._parallel_auth
+
+
+class _AsyncClient(openai.AsyncOpenAI):
+    _parallel_auth: dict[str, str]
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return self._parallel_auth
+
+
+def is_transient(error: ParallelError) -> bool:
+    """Worth another attempt: 408, 429, 5xx, timeouts, dropped connections, garbled bodies."""
+    if isinstance(error, (APITimeoutError, APIConnectionError, RateLimitError)):
+        return True
+    if isinstance(error, StreamError):
+        return False
+    if isinstance(error, ServerError):
+        return error.retryable
+    return error.status_code == 408
+
+
+def _translate(exc: Exception) -> ParallelError:
+    """A typed error for anything the SDK or httpx raised; the original is chained by callers."""
+    if isinstance(exc, ParallelError):
+        return exc
+    if isinstance(exc, openai.APIStatusError):
+        body: Any = exc.body
+        if body is None:
+            try:
+                body = exc.response.json()
+            except ValueError:
+                body = exc.response.text
+        return error_from_status(exc.status_code, body, exc.response.headers)
+    if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException)):
+        return APITimeoutError("no answer from the Parallel API before the timeout")
+    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+        return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
+    if isinstance(exc, json.JSONDecodeError):
+        return ServerError(f"the server sent malformed JSON: {exc.msg}", retryable=True)
+    if isinstance(exc, openai.APIError):
+        # An error event inside an SSE stream; the SDK puts the server's message first.
+        return ServerError(exc.message, body=exc.body, status_code=None, retryable=False)
+    raise exc
+
+
+class Transport:
+    """One sync client shared by all threads; one async client per event loop.
+
+    LlamaIndex and DSPy both run coroutines on fresh event loops in worker threads;
+    an `httpx.AsyncClient` bound to a closed loop fails with "Event loop is closed",
+    so async clients are never shared across loops.
+    """
+
+    def __init__(self, config: ParallelConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._client: _SyncClient | None = None
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._limiter: RequestLimiter | None = None
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.config.base_url!r})"
+
+    # -- clients -------------------------------------------------------------------------
+
+    def _client_options(self) -> dict[str, Any]:
+        key = self.config.require_key()
+        return {
+            "api_key": key,
+            "base_url": self.config.base_url,
+            "max_retries": 0,
+            "default_headers": {"User-Agent": USER_AGENT, **self.config.extra_headers},
+        }
+
+    def _sync_client(self) -> _SyncClient:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = _SyncClient(**self._client_options())
+                    self._client._parallel_auth = self.config.auth_headers()
+                client = self._client
+        return client
+
+    def _async_client(self) -> _AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = _AsyncClient(**self._client_options())
+            client._parallel_auth = self.config.auth_headers()
+            self._async_clients[loop] = client
+        return client
+
+    def _request_limiter(self) -> RequestLimiter | None:
+        rpm = self.config.requests_per_minute
+        if rpm is None:
+            return None
+        if self._limiter is None:
+            self._limiter = shared_limiter(
+                self.config.base_url,
+                self.config.require_key(),
+                rpm,
+                self.config.rate_limit_window,
+            )
+        return self._limiter
+
+    def _options(self, request: ChatRequest) -> openai.RequestOptions:
+        timeout = self.config.timeout_for(request.model)
+        return {"timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0))}
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - only reachable from sync code
+            return
+        client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.close()
+
+    # -- retries -------------------------------------------------------------------------
+
+    def _retry_delay(self, error: ParallelError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        if attempt >= self.config.max_retries or not is_transient(error):
+            return None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > self.config.max_retry_after:
+                return None
+            return float(retry_after)
+        backoff = min(self.config.retry_initial_delay * 2.0**attempt, self.config.retry_max_delay)
+        return backoff * (1.0 - 0.25 * random.random())
+
+    def _log_retry(self, error: ParallelError, attempt: int, delay: float) -> None:
+        logger.info(
+            "retrying after %s (attempt %d of %d, waiting %.2fs)",
+            type(error).__name__,
+            attempt + 1,
+            self.config.max_retries,
+            delay,
+        )
+
+    def _with_retries(self, once: Callable[[], _T]) -> _T:
+        attempt = 0
+        limiter = self._request_limiter()
+        while True:
+            if limiter is not None:
+                limiter.acquire()
+            try:
+                return once()
+            except Exception as exc:
+                error = _translate(exc)
+                delay = self._retry_delay(error, attempt)
+                if delay is None:
+                    if error is exc:
+                        raise
+                    raise error from exc
+            self._log_retry(error, attempt, delay)
+            attempt += 1
+            time.sleep(delay)
+
+    async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
+        attempt = 0
+        limiter = self._request_limiter()
+        while True:
+            if limiter is not None:
+                await limiter.aacquire()
+            try:
+                return await once()
+            except Exception as exc:
+                error = _translate(exc)
+                delay = self._retry_delay(error, attempt)
+                if delay is None:
+                    if error is exc:
+                        raise
+                    raise error from exc
+            self._log_retry(error, attempt, delay)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    # -- non-streaming ---------------------------------------------------------------------
+
+    def complete(self, request: ChatRequest) -> Completion:
+        def once() -> Completion:
+            body = self._sync_client().post(
+                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+            )
+            return completion_from_body(body, request)
+
+        return self._with_retries(once)
+
+    async def acomplete(self, request: ChatRequest) -> Completion:
+        async def once() -> Completion:
+            body = await self._async_client().post(
+                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+            )
+            return completion_from_body(body, request)
+
+        return await self._awith_retries(once)
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> ChatStream:
+        return ChatStream(self, request)
+
+    def astream(self, request: ChatRequest) -> AsyncChatStream:
+        return AsyncChatStream(self, request)
+
+
+def _stream_broken(error: ParallelError, accumulator: StreamAccumulator) -> StreamError:
+    return StreamError(
+        f"the stream broke after {len(accumulator.text)} characters: {error.message}",
+        partial_text=accumulator.text,
+        status_code=error.status_code,
+    )
+
+
+class ChatStream:
+    """Iterate for `StreamPart`s; once exhausted, `.completion` holds the whole answer.
+
+    Opening is retried like any request until the first piece of text is handed to
+    you; after that, a failure raises `StreamError` carrying the partial text.
+    """
+
+    def __init__(self, transport: Transport, request: ChatRequest) -> None:
+        self._transport = transport
+        self._request = request
+        self._completion: Completion | None = None
+        self._parts: Generator[StreamPart, None, None] = self._generate()
+
+    def __iter__(self) -> Iterator[StreamPart]:
+        return self
+
+    def __next__(self) -> StreamPart:
+        return next(self._parts)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._parts.close()
+
+    @property
+    def completion(self) -> Completion:
+        """The final answer; only once the stream has been read to its end."""
+        if self._completion is None:
+            raise RuntimeError("the stream has not been read to its end; call collect()")
+        return self._completion
+
+    def collect(self) -> Completion:
+        """Read whatever is left of the stream and return the final answer."""
+        for _ in self:
+            pass
+        return self.completion
+
+    def _open(self) -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+        """Open the stream and read up to its first text, inside the retry layer."""
+        transport, request = self._transport, self._request
+
+        def once() -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+            sdk_stream = transport._sync_client().post(
+                CHAT_PATH,
+                cast_to=object,
+                body=request.body,
+                options=transport._options(request),
+                stream=True,
+                stream_cls=openai.Stream[object],
+            )
+            accumulator = StreamAccumulator(request)
+            chunks = iter(sdk_stream)
+            try:
+                for chunk in chunks:
+                    delta = accumulator.add(chunk)
+                    if delta:
+                        return sdk_stream, chunks, accumulator, delta
+            except BaseException:
+                sdk_stream.close()
+                raise
+            return sdk_stream, chunks, accumulator, ""
+
+        return transport._with_retries(once)
+
+    def _generate(self) -> Generator[StreamPart, None, None]:
+        sdk_stream, chunks, accumulator, first = self._open()
+        try:
+            if first:
+                yield StreamPart(first)
+            while True:
+                try:
+                    chunk = next(chunks)
+                except StopIteration:
+                    break
+                except Exception as exc:
+                    error = _translate(exc)
+                    raise _stream_broken(error, accumulator) from exc
+                delta = accumulator.add(chunk)
+                if delta:
+                    yield StreamPart(delta)
+        finally:
+            sdk_stream.close()
+        self._completion = accumulator.finish()
+
+
+class AsyncChatStream:
+    """The async twin of `ChatStream`: `async for part in stream`, then `.completion`."""
+
+    def __init__(self, transport: Transport, request: ChatRequest) -> None:
+        self._transport = transport
+        self._request = request
+        self._completion: Completion | None = None
+        self._parts: AsyncGenerator[StreamPart, None] = self._generate()
+
+    def __aiter__(self) -> AsyncIterator[StreamPart]:
+        return self
+
+    async def __anext__(self) -> StreamPart:
+        return await self._parts.__anext__()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._parts.aclose()
+
+    @property
+    def completion(self) -> Completion:
+        if self._completion is None:
+            raise RuntimeError("the stream has not been read to its end; await collect()")
+        return self._completion
+
+    async def collect(self) -> Completion:
+        async for _ in self:
+            pass
+        return self.completion
+
+    async def _open(
+        self,
+    ) -> tuple[openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str]:
+        transport, request = self._transport, self._request
+
+        async def once() -> tuple[
+            openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str
+        ]:
+            sdk_stream = await transport._async_client().post(
+                CHAT_PATH,
+                cast_to=object,
+                body=request.body,
+                options=transport._options(request),
+                stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
+            accumulator = StreamAccumulator(request)
+            chunks = sdk_stream.__aiter__()
+            try:
+                async for chunk in chunks:
+                    delta = accumulator.add(chunk)
+                    if delta:
+                        return sdk_stream, chunks, accumulator, delta
+            except BaseException:
+                await sdk_stream.close()
+                raise
+            return sdk_stream, chunks, accumulator, ""
+
+        return await transport._awith_retries(once)
+
+    async def _generate(self) -> AsyncGenerator[StreamPart, None]:
+        sdk_stream, chunks, accumulator, first = await self._open()
+        try:
+            if first:
+                yield StreamPart(first)
+            while True:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    error = _translate(exc)
+                    raise _stream_broken(error, accumulator) from exc
+                delta = accumulator.add(chunk)
+                if delta:
+                    yield StreamPart(delta)
+        finally:
+            await sdk_stream.close()
+        self._completion = accumulator.finish()
