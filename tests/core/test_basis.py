@@ -1,0 +1,84 @@
+"""FieldBasis and Citation: lenient parsing, never failing a call."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from parallel_adapters import Citation, FieldBasis
+from parallel_adapters.core import parse_basis, unique_citations
+
+_BLOG_EXAMPLE = {
+    "field": "risk_factors",
+    "citations": [{"url": "https://sec.gov/filings/acme-10k-2024", "excerpts": ["..."]}],
+    "reasoning": "Listed in the filing.",
+    "confidence": "high",
+}
+
+
+def test_documented_example_parses() -> None:
+    (basis,) = parse_basis([_BLOG_EXAMPLE])
+    assert basis.field == "risk_factors"
+    assert basis.confidence == "high"
+    assert basis.citations[0].url == "https://sec.gov/filings/acme-10k-2024"
+    assert basis.citations[0].title is None
+
+
+def test_nulls_are_accepted_and_unknown_keys_kept() -> None:
+    (basis,) = parse_basis(
+        [
+            {
+                "field": None,
+                "reasoning": None,
+                "citations": None,
+                "confidence": 0.83,
+                "new_key": {"x": 1},
+            }
+        ]
+    )
+    assert basis.field == ""
+    assert basis.citations == []
+    assert basis.confidence == "0.83"
+    assert basis.model_extra == {"new_key": {"x": 1}}
+    citation = Citation.model_validate({"url": "https://a", "excerpts": None, "rank": 2})
+    assert citation.excerpts == []
+    assert citation.model_dump()["rank"] == 2
+
+
+@pytest.mark.parametrize("raw", [None, [], "oops", {"field": "x"}, 7])
+def test_missing_or_malformed_basis_never_raises(raw: object) -> None:
+    assert parse_basis(raw) == []
+
+
+def test_a_malformed_item_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="parallel_adapters"):
+        parsed = parse_basis([_BLOG_EXAMPLE, "not a dict", {"citations": [{"title": "no url"}]}])
+    assert [b.field for b in parsed] == ["risk_factors"]
+    assert "malformed basis item 1" in caplog.text
+    assert "malformed basis item 2" in caplog.text
+
+
+def test_citations_are_unique_by_url_in_first_seen_order() -> None:
+    basis = [
+        FieldBasis(
+            field="a",
+            citations=[
+                Citation(url="https://one", excerpts=["x"]),
+                Citation(url="https://two", title="Two"),
+            ],
+        ),
+        FieldBasis(
+            field="b",
+            citations=[
+                Citation(url="https://one", title="One", excerpts=["x", "y"]),
+                Citation(url="https://three"),
+            ],
+        ),
+    ]
+    merged = unique_citations(basis)
+    assert [c.url for c in merged] == ["https://one", "https://two", "https://three"]
+    assert merged[0].title == "One"
+    assert merged[0].excerpts == ["x", "y"]
+    # The originals are not mutated by merging.
+    assert basis[0].citations[0].excerpts == ["x"]
