@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -74,7 +74,9 @@ def test_retry_after_variants() -> None:
     assert parse_retry_after({}) is None
     assert parse_retry_after({"retry-after": "soon"}) is None
     future = datetime.now(timezone.utc) + timedelta(seconds=30)
-    assert 25 < (parse_retry_after({"retry-after": format_datetime(future, usegmt=True)}) or 0) <= 30
+    assert (
+        25 < (parse_retry_after({"retry-after": format_datetime(future, usegmt=True)}) or 0) <= 30
+    )
     error = error_from_status(429, PARALLEL, {"retry-after": "2"})
     assert isinstance(error, pa.RateLimitError) and error.retry_after == 2.0
 

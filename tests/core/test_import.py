@@ -18,7 +18,9 @@ def _modules_after(code: str) -> set[str]:
 
 def test_import_loads_no_framework_and_no_openai() -> None:
     loaded = _modules_after("import parallel_adapters")
-    assert not {m for m in loaded if m.split(".")[0] in {"llama_index", "dspy", "openai", "litellm"}}
+    assert not {
+        m for m in loaded if m.split(".")[0] in {"llama_index", "dspy", "openai", "litellm"}
+    }
 
 
 def test_using_the_plain_callable_loads_no_framework() -> None:

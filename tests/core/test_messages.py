@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -18,7 +19,9 @@ def test_a_string_is_one_user_message() -> None:
 
 
 def test_langchain_tuples_and_aliases() -> None:
-    wire = merge_messages([("system", "Be brief."), ("human", "Hi"), ("ai", "Hello"), ("human", "?")])
+    wire = merge_messages(
+        [("system", "Be brief."), ("human", "Hi"), ("ai", "Hello"), ("human", "?")]
+    )
     assert wire == [
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Hi"},
@@ -64,7 +67,12 @@ def test_tool_results_become_labelled_user_messages() -> None:
 
 def test_text_parts_are_joined_and_other_parts_refused() -> None:
     wire = merge_messages(
-        [{"role": "user", "content": [{"type": "text", "text": "one"}, "two", {"type": "text", "text": "3"}]}]
+        [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "one"}, "two", {"type": "text", "text": "3"}],
+            }
+        ]
     )
     assert wire == [{"role": "user", "content": "one\ntwo\n3"}]
     for part_type in ("image_url", "input_audio", "file"):
@@ -87,7 +95,10 @@ def test_names_survive_when_unambiguous_and_label_text_otherwise() -> None:
         {"role": "user", "content": "hi", "name": "ann"}
     ]
     wire = merge_messages(
-        [{"role": "user", "content": "hi", "name": "ann"}, {"role": "user", "content": "yo", "name": "bob"}]
+        [
+            {"role": "user", "content": "hi", "name": "ann"},
+            {"role": "user", "content": "yo", "name": "bob"},
+        ]
     )
     assert wire == [{"role": "user", "content": "ann: hi\n\nbob: yo"}]
 
@@ -123,7 +134,9 @@ class _FrameworkMessage:
 
 
 def test_objects_with_role_and_content_are_read() -> None:
-    wire = merge_messages([_FrameworkMessage(_Role.USER, "q"), _FrameworkMessage(_Role.ASSISTANT, "a")])
+    wire = merge_messages(
+        [_FrameworkMessage(_Role.USER, "q"), _FrameworkMessage(_Role.ASSISTANT, "a")]
+    )
     assert wire == [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
 
 
@@ -170,12 +183,16 @@ def test_merged_messages_always_satisfy_the_api(messages: list[Any]) -> None:
     assert set(roles) <= {"system", "user", "assistant"}
     assert all(isinstance(m["content"], str) and m["content"].strip() for m in wire)
     assert "system" not in roles[1:]
-    assert all(a != b for a, b in zip(roles, roles[1:]))
+    assert all(a != b for a, b in itertools.pairwise(roles))
 
     # No text is lost or reordered: system texts in order in the first message, the
     # others in order through the rest.
-    system_in = [t for m in messages if _role_of(m) in ("system", "developer") for t in _texts_of(m)]
-    other_in = [t for m in messages if _role_of(m) not in ("system", "developer") for t in _texts_of(m)]
+    system_in = [
+        t for m in messages if _role_of(m) in ("system", "developer") for t in _texts_of(m)
+    ]
+    other_in = [
+        t for m in messages if _role_of(m) not in ("system", "developer") for t in _texts_of(m)
+    ]
     rest = wire[1:] if roles[0] == "system" else wire
     if system_in:
         assert wire[0]["content"] == "\n\n".join(system_in)

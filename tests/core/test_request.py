@@ -80,11 +80,22 @@ _SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required"
     ("given", "expected"),
     [
         (
-            {"type": "json_schema", "json_schema": {"name": "s", "schema": _SCHEMA, "strict": True}},
-            {"type": "json_schema", "json_schema": {"name": "s", "schema": _SCHEMA, "strict": True}},
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "s", "schema": _SCHEMA, "strict": True},
+            },
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "s", "schema": _SCHEMA, "strict": True},
+            },
         ),
         (
-            {"type": "json_schema", "name": "DSPyProgramOutputs", "schema": _SCHEMA, "strict": True},
+            {
+                "type": "json_schema",
+                "name": "DSPyProgramOutputs",
+                "schema": _SCHEMA,
+                "strict": True,
+            },
             {
                 "type": "json_schema",
                 "json_schema": {"name": "DSPyProgramOutputs", "schema": _SCHEMA, "strict": True},
@@ -106,7 +117,9 @@ def test_response_formats_normalize_to_openai_wire_form(given: Any, expected: An
     wire, model = normalize_response_format(given)
     assert wire == expected
     assert model is None
-    assert shape_request("x", model="base", response_format=given).body["response_format"] == expected
+    assert (
+        shape_request("x", model="base", response_format=given).body["response_format"] == expected
+    )
 
 
 def test_pydantic_class_becomes_a_strict_schema_and_is_remembered_for_parsing() -> None:

@@ -28,7 +28,11 @@ def _body(**overrides: Any) -> dict[str, Any]:
         "created": 1764043410,
         "model": "",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "Answer."}, "finish_reason": None}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Answer."},
+                "finish_reason": None,
+            }
         ],
         "basis": BASIS,
         "interaction_id": "int_1",
@@ -52,7 +56,9 @@ def test_documented_body_blank_fields_become_none_and_model_falls_back() -> None
 
 
 def test_spec_example_with_delta_instead_of_message() -> None:
-    body = _body(choices=[{"index": 0, "delta": {"content": "From delta."}, "finish_reason": "stop"}])
+    body = _body(
+        choices=[{"index": 0, "delta": {"content": "From delta."}, "finish_reason": "stop"}]
+    )
     completion = completion_from_body(body, REQUEST)
     assert completion.text == "From delta."
     assert completion.finish_reason == "stop"
@@ -65,13 +71,20 @@ def test_openai_shaped_mock_with_usage_and_answer_field() -> None:
         "created": 1700000000,
         "model": "core",
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": "grounded"}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "grounded"},
+                "finish_reason": "stop",
+            }
         ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
         "basis": [
             {
                 "field": "answer",
-                "citations": [{"url": "https://example.com/a", "excerpts": ["one"]}, {"url": "https://example.com/b"}],
+                "citations": [
+                    {"url": "https://example.com/a", "excerpts": ["one"]},
+                    {"url": "https://example.com/b"},
+                ],
                 "reasoning": "compared both sources",
                 "confidence": "high",
             }
@@ -82,7 +95,10 @@ def test_openai_shaped_mock_with_usage_and_answer_field() -> None:
     assert completion.model == "core"
     assert completion.usage == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     assert completion.interaction_id is None
-    assert [c.url for c in completion.citations] == ["https://example.com/a", "https://example.com/b"]
+    assert [c.url for c in completion.citations] == [
+        "https://example.com/a",
+        "https://example.com/b",
+    ]
 
 
 @pytest.mark.parametrize("finish_reason", [None, "", "stop"])
@@ -101,7 +117,9 @@ def test_missing_optional_fields_and_basis() -> None:
         [],
         [],
     )
-    assert completion.id is None and completion.created is None and completion.interaction_id is None
+    assert (
+        completion.id is None and completion.created is None and completion.interaction_id is None
+    )
 
 
 def test_a_body_without_choices_is_a_server_error_not_an_empty_answer() -> None:
@@ -126,7 +144,9 @@ def test_parsed_output_and_parse_failure_keeps_the_text() -> None:
 
 
 def test_json_helper() -> None:
-    completion = completion_from_body(_body(choices=[{"message": {"content": '{"a": 1}'}}]), REQUEST)
+    completion = completion_from_body(
+        _body(choices=[{"message": {"content": '{"a": 1}'}}]), REQUEST
+    )
     assert completion.json() == {"a": 1}
     with pytest.raises(OutputParseError):
         completion_from_body(_body(), REQUEST).json()
