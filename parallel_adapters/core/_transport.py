@@ -22,7 +22,6 @@ import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
-import httpx
 import openai
 
 from .._version import __version__
@@ -36,6 +35,7 @@ from ._errors import (
     StreamError,
     error_from_status,
 )
+from ._http import Omit, Timeout, timeout_errors, transport_errors
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
@@ -47,24 +47,7 @@ logger = logging.getLogger("parallel_adapters")
 CHAT_PATH = "/chat/completions"
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
-
-
-class _SyncClient(openai.OpenAI):
-    """The SDK client with Parallel's auth header in place of OpenAI's."""
-
-    _parallel_auth: dict[str, str]
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return self._parallel_auth
-
-
-class _AsyncClient(openai.AsyncOpenAI):
-    _parallel_auth: dict[str, str]
-
-    @property
-    def auth_headers(self) -> dict[str, str]:
-        return self._parallel_auth
+_ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
 
 
 def is_transient(error: ParallelError) -> bool:
@@ -90,9 +73,9 @@ def _translate(exc: Exception) -> ParallelError:
             except ValueError:
                 body = exc.response.text
         return error_from_status(exc.status_code, body, exc.response.headers)
-    if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException)):
+    if isinstance(exc, timeout_errors):
         return APITimeoutError("no answer from the Parallel API before the timeout")
-    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+    if isinstance(exc, transport_errors):
         return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
     if isinstance(exc, json.JSONDecodeError):
         return ServerError(f"the server sent malformed JSON: {exc.msg}", retryable=True)
@@ -113,10 +96,8 @@ class Transport:
     def __init__(self, config: ParallelConfig) -> None:
         self.config = config
         self._lock = threading.Lock()
-        self._client: _SyncClient | None = None
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._client: openai.OpenAI | None = None
+        self._async_clients: _ClientsByLoop = weakref.WeakKeyDictionary()
         self._limiter: RequestLimiter | None = None
 
     def __repr__(self) -> str:
@@ -126,29 +107,30 @@ class Transport:
 
     def _client_options(self) -> dict[str, Any]:
         key = self.config.require_key()
+        headers: dict[str, Any] = {"User-Agent": USER_AGENT, **self.config.extra_headers}
+        if self.config.auth_header == "x-api-key":
+            headers.update({"Authorization": Omit(), "x-api-key": key})
         return {
             "api_key": key,
             "base_url": self.config.base_url,
             "max_retries": 0,
-            "default_headers": {"User-Agent": USER_AGENT, **self.config.extra_headers},
+            "default_headers": headers,
         }
 
-    def _sync_client(self) -> _SyncClient:
+    def _sync_client(self) -> openai.OpenAI:
         client = self._client
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = _SyncClient(**self._client_options())
-                    self._client._parallel_auth = self.config.auth_headers()
+                    self._client = openai.OpenAI(**self._client_options())
                 client = self._client
         return client
 
-    def _async_client(self) -> _AsyncClient:
+    def _async_client(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = _AsyncClient(**self._client_options())
-            client._parallel_auth = self.config.auth_headers()
+            client = openai.AsyncOpenAI(**self._client_options())
             self._async_clients[loop] = client
         return client
 
@@ -167,7 +149,13 @@ class Transport:
 
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
         timeout = self.config.timeout_for(request.model)
-        return {"timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0))}
+        options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
+        if self.config.auth_header == "x-api-key":
+            # Newer SDKs insist that a request either carries Authorization or omits it
+            # explicitly; the key itself stays in the client's default headers, which the
+            # SDK does not log.
+            options["headers"] = {"Authorization": Omit()}
+        return options
 
     def close(self) -> None:
         with self._lock:
