@@ -1,0 +1,58 @@
+"""Parallel inside LlamaIndex: `ParallelLLM`, `ParallelWebQueryEngine` and basis access.
+
+```python
+from llama_index.core import Settings
+from parallel_adapters.llama_index import ParallelLLM, ParallelWebQueryEngine
+
+Settings.llm = ParallelLLM(model="base")
+```
+
+Needs the `llama-index` extra: `pip install 'parallel-adapters[llama-index]'`.
+"""
+
+from __future__ import annotations
+
+try:
+    import llama_index.core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "parallel_adapters.llama_index needs LlamaIndex: "
+        "pip install 'parallel-adapters[llama-index]'"
+    ) from exc
+
+from ..core import (
+    Citation,
+    FieldBasis,
+    InputError,
+    OutputParseError,
+    ParallelError,
+    StreamError,
+)
+from ..core._sources import Research, Source
+from ._basis_events import BasisCollector, LLMCall, collect_basis
+from ._llm import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUT, ParallelLLM
+from ._query_engine import ParallelWebQueryEngine, source_nodes_of
+from ._research import basis_of, citations_of, interaction_id_of, research_of
+
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DEFAULT_NUM_OUTPUT",
+    "BasisCollector",
+    "Citation",
+    "FieldBasis",
+    "InputError",
+    "LLMCall",
+    "OutputParseError",
+    "ParallelError",
+    "ParallelLLM",
+    "ParallelWebQueryEngine",
+    "Research",
+    "Source",
+    "StreamError",
+    "basis_of",
+    "citations_of",
+    "collect_basis",
+    "interaction_id_of",
+    "research_of",
+    "source_nodes_of",
+]

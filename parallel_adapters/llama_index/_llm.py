@@ -1,0 +1,414 @@
+"""`ParallelLLM`: the Parallel Chat API as a LlamaIndex LLM.
+
+Only translation lives here: LlamaIndex messages in, core requests out, `Completion`s
+back into LlamaIndex responses. Validation, retries, rate limiting, timeouts and
+event-loop-safe clients are the core's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Generator, Sequence
+from typing import Any, Literal
+
+from llama_index.core.base.llms.generic_utils import (
+    achat_to_completion_decorator,
+    astream_chat_to_completion_decorator,
+    chat_to_completion_decorator,
+    stream_chat_to_completion_decorator,
+)
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.bridge.pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+)
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+from llama_index.core.program.utils import process_streaming_objects
+from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
+from llama_index.core.types import Model, PydanticProgramMode
+
+from ..core import ChatRequest, InputError, OutputParseError, ParallelClient, ParallelConfig
+from ._messages import to_wire_messages
+from ._research import chat_response, final_chunk
+
+__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT", "ParallelLLM"]
+
+dispatcher = get_dispatcher(__name__)
+
+# Parallel publishes no context window for its chat models. LlamaIndex uses these two
+# numbers only on the client side: to decide how much retrieved text and chat history
+# to pack into a prompt (context_window - num_output - template). Its default (3,900)
+# starves a research model of context; 32k is what every current hosted model accepts,
+# and a web-research answer with per-field reasoning rarely exceeds 4k tokens.
+# `max_tokens` is ignored by the server, so num_output limits nothing there.
+DEFAULT_CONTEXT_WINDOW = 32_768
+DEFAULT_NUM_OUTPUT = 4_096
+
+_CORE_FIELDS = ParallelConfig.model_fields
+_PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
+
+
+class _ClientSlot:
+    """Holds the core client. Copies (deepcopy, pickle) start empty and build their own:
+    clients hold locks and sockets, which must not be shared with or sent to a copy."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: ParallelClient | None = None
+
+    def get(self, config: ParallelConfig) -> ParallelClient:
+        with self._lock:
+            if self._client is None or self._client.config != config:
+                self._client = ParallelClient(config)
+            return self._client
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
+        return _ClientSlot()
+
+    def __reduce__(self) -> tuple[type[_ClientSlot], tuple[()]]:
+        return (_ClientSlot, ())
+
+
+def _core_default(name: str) -> Any:
+    return _CORE_FIELDS[name].get_default(call_default_factory=True)
+
+
+def _config_field(name: str, **kwargs: Any) -> Any:
+    return Field(
+        default_factory=lambda: _core_default(name),
+        description=_CORE_FIELDS[name].description,
+        **kwargs,
+    )
+
+
+class ParallelLLM(CustomLLM):
+    """The Parallel Chat API (web research with a basis of citations) as a LlamaIndex LLM.
+
+    Takes the options of the core `ParallelConfig` (`model`, `api_key`, `base_url`,
+    `timeout`, `max_retries`, `requests_per_minute`, ...); the key defaults to the
+    `PARALLEL_API_KEY` environment variable and is never serialized.
+
+    Every response carries `basis`, `citations` and `interaction_id` in its
+    `additional_kwargs` (streams: on the last chunk); `raw` is the JSON body.
+    """
+
+    model: str = Field(default=_core_default("model"), description="speed, lite, base or core.")
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    base_url: str | None = Field(
+        default=None, description="Defaults to PARALLEL_BASE_URL, else https://api.parallel.ai."
+    )
+    timeout: float | None = Field(
+        default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
+    )
+    max_retries: int = _config_field("max_retries")
+    requests_per_minute: int | None = _config_field("requests_per_minute")
+    rate_limit_window: float = _config_field("rate_limit_window")
+    auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
+    extra_headers: dict[str, str] = _config_field("extra_headers")
+    retry_initial_delay: float = _config_field("retry_initial_delay")
+    retry_max_delay: float = _config_field("retry_max_delay")
+    max_retry_after: float = _config_field("max_retry_after")
+    context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
+
+    _slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
+
+    def __init__(self, **data: Any) -> None:
+        if data.get("rate_limiter") is not None:
+            # The core already rate-limits every request, shared per key and process;
+            # a second limiter would halve throughput without protecting anything.
+            raise InputError(
+                "ParallelLLM does not take rate_limiter=: requests are already limited by the "
+                "core; set requests_per_minute= (and rate_limit_window=) instead"
+            )
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            raise InputError(f"invalid ParallelLLM option(s): {errors}") from None
+        config = self._config()
+        # The model is sent per request; validating it here still fails fast on a bad one.
+        config.replace(model=self.model)
+        if self.base_url is None:
+            self.base_url = config.base_url
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ParallelLLM"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle is saved state too: the copy reads PARALLEL_API_KEY where it is loaded.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        return state
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.num_output,
+            is_chat_model=True,
+            is_function_calling_model=False,
+            model_name=self.model,
+            system_role=MessageRole.SYSTEM,
+        )
+
+    # -- the core client -------------------------------------------------------------------
+
+    def _config(self) -> ParallelConfig:
+        # No model: it goes with each request, so copies that differ only in their model
+        # (`llm.model_copy(update={"model": "core"})`) share one client and its pools.
+        return ParallelConfig.from_options(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            requests_per_minute=self.requests_per_minute,
+            rate_limit_window=self.rate_limit_window,
+            auth_header=self.auth_header,
+            extra_headers=self.extra_headers,
+            retry_initial_delay=self.retry_initial_delay,
+            retry_max_delay=self.retry_max_delay,
+            max_retry_after=self.max_retry_after,
+        )
+
+    @property
+    def client(self) -> ParallelClient:
+        """The core client, rebuilt if an option was changed after construction."""
+        return self._slot.get(self._config())
+
+    def _request(
+        self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
+    ) -> tuple[ParallelClient, ChatRequest]:
+        """Validated before any I/O: bad input raises `InputError` at call time."""
+        client = self.client
+        params = {"model": self.model, **kwargs}
+        return client, client.request(to_wire_messages(messages), stream=stream, **params)
+
+    # -- chat ------------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        client, request = self._request(messages, False, kwargs)
+        return chat_response(client.send(request))
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        client, request = self._request(messages, True, kwargs)
+
+        def gen() -> ChatResponseGen:
+            text = ""
+            with client.send_stream(request) as stream:
+                for part in stream:
+                    text += part.delta
+                    yield ChatResponse(
+                        message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+                        delta=part.delta,
+                    )
+            # The basis arrives with the end of the stream: one closing chunk carries it.
+            yield final_chunk(stream.completion)
+
+        return gen()
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        client, request = self._request(messages, False, kwargs)
+        return chat_response(await client.asend(request))
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        # Returns the generator rather than being one: the callback decorator needs that.
+        client, request = self._request(messages, True, kwargs)
+
+        async def gen() -> ChatResponseAsyncGen:
+            text = ""
+            async with client.asend_stream(request) as stream:
+                async for part in stream:
+                    text += part.delta
+                    yield ChatResponse(
+                        message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+                        delta=part.delta,
+                    )
+            yield final_chunk(stream.completion)
+
+        return gen()
+
+    # -- completion: one user message through the chat methods -------------------------------
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+
+    # -- structured output: the schema goes as response_format, not as prompt prose ----------
+
+    def _native_structured(self) -> bool:
+        return self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+
+    def _structured_messages(
+        self, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> list[ChatMessage]:
+        return self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
+
+    @staticmethod
+    def _structured_kwargs(
+        output_cls: type[BaseModel], llm_kwargs: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {**(llm_kwargs or {}), "response_format": output_cls}
+
+    @staticmethod
+    def _parsed(output_cls: type[Model], response: ChatResponse) -> Model:
+        # The core has already validated this text against output_cls (OutputParseError).
+        text = response.message.content or ""
+        try:
+            return output_cls.model_validate_json(text)
+        except ValidationError as exc:  # pragma: no cover - the core raises first
+            raise OutputParseError(f"the answer is not a {output_cls.__name__}", text=text) from exc
+
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """Ask for `output_cls` through `response_format` (a JSON schema) and parse it.
+
+        Raises the core's `OutputParseError` when the answer does not validate. With a
+        `pydantic_program_mode` other than DEFAULT, LlamaIndex's own programs are used.
+        """
+        if not self._native_structured():
+            fallback: Model = super().structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return fallback
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = self.chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        result = self._parsed(output_cls, response)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        """The async `structured_predict`."""
+        if not self._native_structured():
+            afallback: Model = await super().astructured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return afallback
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = await self.achat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        result = self._parsed(output_cls, response)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[_PartialModel, None, None]:
+        # Backs stream_structured_predict: partial objects while the JSON streams in; the
+        # last one is a validated `output_cls` (or the core raises OutputParseError).
+        if not self._native_structured():
+            return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
+        chunks = self.stream_chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+
+        def gen() -> Generator[_PartialModel, None, None]:
+            current: list[Any] | None = None
+            for chunk in chunks:
+                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+                # The closing chunk repeats the whole text; yield it only if it adds anything.
+                if current is None or partial != current[0]:
+                    yield partial
+                current = [partial]
+
+        return gen()
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[_PartialModel, None]:
+        if not self._native_structured():
+            return await super()._structured_astream_call(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+        chunks = await self.astream_chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+
+        async def gen() -> AsyncGenerator[_PartialModel, None]:
+            current: list[Any] | None = None
+            async for chunk in chunks:
+                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+                # The closing chunk repeats the whole text; yield it only if it adds anything.
+                if current is None or partial != current[0]:
+                    yield partial
+                current = [partial]
+
+        return gen()

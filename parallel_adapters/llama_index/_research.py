@@ -1,0 +1,110 @@
+"""Completions into LlamaIndex responses, and typed access to the basis they carry.
+
+The basis goes in the response's `additional_kwargs`, never in
+`message.additional_kwargs`: LlamaIndex appends a message's `additional_kwargs` to the
+next prompt, which would feed the citations back to the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    MessageRole,
+)
+
+from ..core import Citation, Completion, FieldBasis
+from ..core._sources import Research, research_from_dict, research_to_dict
+
+__all__ = [
+    "basis_of",
+    "chat_response",
+    "citations_of",
+    "interaction_id_of",
+    "research_of",
+]
+
+
+def _response_kwargs(completion: Completion) -> dict[str, Any]:
+    kwargs = research_to_dict(completion)
+    kwargs["model"] = completion.model
+    if completion.finish_reason is not None:
+        kwargs["finish_reason"] = completion.finish_reason
+    usage = completion.usage
+    if usage is not None:
+        # The names LlamaIndex's OpenAI integration uses; only when the server sent usage.
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            if isinstance(usage.get(key), int):
+                kwargs[key] = usage[key]
+    return kwargs
+
+
+def chat_response(completion: Completion) -> ChatResponse:
+    """The whole answer as a `ChatResponse`; `raw` is the JSON body."""
+    return ChatResponse(
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=completion.text),
+        raw=completion.raw,
+        additional_kwargs=_response_kwargs(completion),
+    )
+
+
+def final_chunk(completion: Completion) -> ChatResponse:
+    """The closing chunk of a stream: no new text, the whole answer, and its basis."""
+    response = chat_response(completion)
+    response.delta = ""
+    return response
+
+
+def _research_mapping(obj: Any) -> Mapping[str, Any] | None:
+    if isinstance(obj, (ChatResponse, CompletionResponse)):
+        return obj.additional_kwargs
+    if isinstance(obj, Research):
+        return None
+    # Query engine responses (`Response`, `StreamingResponse`, ...) keep it in metadata.
+    metadata = getattr(obj, "metadata", None)
+    if isinstance(metadata, Mapping):
+        return metadata
+    additional = getattr(obj, "additional_kwargs", None)
+    if isinstance(additional, Mapping):
+        return additional
+    if isinstance(obj, Mapping):
+        return obj
+    return None
+
+
+def research_of(obj: Any) -> Research:
+    """Basis, citations and interaction id carried by a LlamaIndex object.
+
+    Accepts a `ChatResponse` or `CompletionResponse` from `ParallelLLM`, a query engine
+    `Response` from `ParallelWebQueryEngine`, a call recorded by `collect_basis()`, or
+    any mapping shaped like their `additional_kwargs`. Anything else gives an empty
+    `Research` (for example a response from another LLM).
+    """
+    if isinstance(obj, Research):
+        return obj
+    research = getattr(obj, "research", None)
+    if isinstance(research, Research):
+        return research
+    mapping = _research_mapping(obj)
+    if mapping is None:
+        return Research(basis=[], citations=[], interaction_id=None)
+    return research_from_dict(mapping)
+
+
+def basis_of(obj: Any) -> list[FieldBasis]:
+    """The typed basis (`FieldBasis` list) carried by a response; see `research_of`."""
+    return research_of(obj).basis
+
+
+def citations_of(obj: Any) -> list[Citation]:
+    """The unique citations (one per URL) carried by a response; see `research_of`."""
+    return research_of(obj).citations
+
+
+def interaction_id_of(obj: Any) -> str | None:
+    """The interaction id to pass as `previous_interaction_id` for a follow-up."""
+    return research_of(obj).interaction_id
