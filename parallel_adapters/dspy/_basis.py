@@ -1,0 +1,167 @@
+"""`collect_basis()`: the research basis of every LM call a block of DSPy code makes.
+
+The collectors travel in DSPy's own settings context (`dspy.context`), which DSPy
+copies into `Evaluate`/`Parallel` worker threads, `asyncify` and `streamify`
+workers, and which asyncio tasks inherit as a context variable. A bare
+`contextvars` variable would be lost in DSPy's thread pools.
+
+Each call is recorded once: from the LM's history entry (so DSPy cache hits
+count too), or, when history is off (`disable_history`), by the engine after a
+live request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, overload
+
+import dspy  # type: ignore[import-untyped]
+
+from ..core import Citation, Completion, FieldBasis, unique_citations
+from ..core._sources import Research, Source, research_from_dict, research_to_dict
+
+__all__ = ["BasisCollector", "LMCall", "collect_basis", "research_of"]
+
+_SETTING = "parallel_adapters_basis_collectors"
+
+
+@dataclass(frozen=True)
+class LMCall:
+    """One finished `ParallelLM` call: its answer and the research behind it."""
+
+    model: str
+    text: str
+    research: Research
+
+    @property
+    def basis(self) -> list[FieldBasis]:
+        return self.research.basis
+
+    @property
+    def citations(self) -> list[Citation]:
+        """Cited sources across all fields, one per URL."""
+        return self.research.citations
+
+    @property
+    def interaction_id(self) -> str | None:
+        return self.research.interaction_id
+
+    @property
+    def sources(self) -> list[Source]:
+        """One source per (field, page), with that field's confidence and reasoning."""
+        return self.research.sources
+
+
+class BasisCollector(Sequence[LMCall]):
+    """The calls recorded inside one `collect_basis()` block, in completion order."""
+
+    def __init__(self) -> None:
+        self._calls: list[LMCall] = []
+        self._lock = threading.Lock()
+
+    def add(self, call: LMCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    @overload
+    def __getitem__(self, index: int) -> LMCall: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LMCall]: ...
+
+    def __getitem__(self, index: int | slice) -> LMCall | list[LMCall]:
+        with self._lock:
+            return self._calls[index]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._calls)
+
+    def __iter__(self) -> Iterator[LMCall]:
+        return iter(self.calls)
+
+    def __repr__(self) -> str:
+        return f"BasisCollector(calls={len(self)})"
+
+    @property
+    def calls(self) -> list[LMCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def last(self) -> LMCall | None:
+        with self._lock:
+            return self._calls[-1] if self._calls else None
+
+    @property
+    def basis(self) -> list[FieldBasis]:
+        """Every field basis of every call, in call order."""
+        return [item for call in self for item in call.basis]
+
+    @property
+    def citations(self) -> list[Citation]:
+        """Cited sources across all calls, one per URL, first-seen order."""
+        return unique_citations(self.basis)
+
+    @property
+    def sources(self) -> list[Source]:
+        return [source for call in self for source in call.sources]
+
+
+@contextmanager
+def collect_basis() -> Iterator[BasisCollector]:
+    """Gather the basis of every `ParallelLM` call made inside the block.
+
+    Works across threads (`dspy.Evaluate`, `dspy.Parallel`), async code (`acall`,
+    tasks), streaming and DSPy cache hits. Blocks nest: an inner block's calls
+    are also recorded by the outer one. Like `dspy.context`, it holds the settings
+    current when the block was entered.
+    """
+    collector = BasisCollector()
+    active: tuple[BasisCollector, ...] = dspy.settings.get(_SETTING) or ()
+    with dspy.context(**{_SETTING: (*active, collector)}):
+        yield collector
+
+
+def _active() -> tuple[BasisCollector, ...]:
+    collectors: tuple[BasisCollector, ...] = dspy.settings.get(_SETTING) or ()
+    return collectors
+
+
+def _publish(call: LMCall) -> None:
+    for collector in _active():
+        collector.add(call)
+
+
+def research_of(response: Any) -> Research:
+    """The research (basis, citations, interaction id) in an lm15 `Response` from this kit.
+
+    For example `research_of(lm.history[-1]["response"])`; empty for other responses.
+    """
+    data = getattr(response, "provider_data", None)
+    return research_from_dict(data if isinstance(data, Mapping) else {})
+
+
+def record_history_entry(entry: dict[str, Any]) -> None:
+    """Called for each history entry of a `ParallelLM` (live calls and cache hits)."""
+    if not _active():
+        return
+    responses = entry.get("response")
+    if not isinstance(responses, (list, tuple)):
+        responses = [responses]
+    model = str(entry.get("model", ""))
+    for response in responses:
+        if response is not None:
+            text = getattr(response, "text", None)
+            _publish(LMCall(model=model, text=text or "", research=research_of(response)))
+
+
+def record_live_call(model: str, completion: Completion) -> None:
+    """Called by the engines; records only when DSPy keeps no history to record from."""
+    if not dspy.settings.disable_history or not _active():
+        return
+    research = research_from_dict(research_to_dict(completion))
+    _publish(LMCall(model=model, text=completion.text, research=research))

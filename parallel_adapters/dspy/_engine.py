@@ -1,0 +1,155 @@
+"""DSPy engines (`complete(Request) -> Response`, `stream(Request)`) over the core client.
+
+DSPy owns caching, history and usage around an engine; the engine makes one
+logical call. That call goes through the core, whose retry layer is the only one
+(`ParallelLM` sets DSPy's `num_retries` to 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from ..core import ParallelClient, ParallelConfig, ParallelError
+from . import _convert
+from ._basis import record_live_call
+from ._errors import as_dspy_error
+
+__all__ = ["AsyncParallelEngine", "ParallelEngine"]
+
+# DSPy reads these from the engine object (dspy.clients.capabilities): with them,
+# JSONAdapter sends a JSON schema built from the signature.
+_SUPPORTED_PARAMS = frozenset({"response_format", "stream"})
+
+
+class ParallelEngine:
+    """The synchronous engine: `dspy.LM("parallel/base", engine=ParallelEngine())`.
+
+    Takes the options of `ParallelConfig`; the key defaults to `PARALLEL_API_KEY`.
+    Thread-safe: DSPy's Evaluate and Parallel share one engine across threads.
+    """
+
+    supports_response_schema = True
+    supports_function_calling = False
+    supports_reasoning = False
+    supported_params = _SUPPORTED_PARAMS
+
+    def __init__(self, config: ParallelConfig | None = None, **options: Any) -> None:
+        self.client = ParallelClient(config, **options)
+
+    @property
+    def config(self) -> ParallelConfig:
+        return self.client.config
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r})"
+
+    def complete(self, request: Any) -> Any:
+        try:
+            completion = self.client.send(_convert.chat_request(self.client, request, stream=False))
+        except ParallelError as error:
+            raise as_dspy_error(error, model=request.model) from error
+        record_live_call(request.model, completion)
+        return _convert.response_from_completion(completion)
+
+    def stream(self, request: Any) -> Iterator[Any]:
+        try:
+            chat_request = _convert.chat_request(self.client, request, stream=True)
+            chat_stream = self.client.send_stream(chat_request)
+            started = False
+            try:
+                # The core retries only until the first text reaches us; later
+                # failures arrive as StreamError with the partial text.
+                for part in chat_stream:
+                    if not started:
+                        started = True
+                        yield _convert.start_event(chat_request.model)
+                    yield _convert.text_event(part.delta)
+                completion = chat_stream.completion
+            finally:
+                chat_stream.close()
+        except ParallelError as error:
+            raise as_dspy_error(error, model=request.model) from error
+        if not started:
+            yield _convert.start_event(completion.model)
+        record_live_call(request.model, completion)
+        yield from _convert.closing_events(completion)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def dump_state(self) -> dict[str, Any]:
+        """The settings without the key: what a saved DSPy program stores."""
+        state = self.config.public_dict()
+        state.pop("api_key_set", None)
+        return state
+
+    @classmethod
+    def load_state(cls, state: dict[str, Any]) -> ParallelEngine:
+        """Rebuild from `dump_state()`; the key comes from `PARALLEL_API_KEY`."""
+        return cls(**state)
+
+
+class AsyncParallelEngine:
+    """The async twin, sharing the sync engine's client (one async client per event loop)."""
+
+    supports_response_schema = True
+    supports_function_calling = False
+    supports_reasoning = False
+    supported_params = _SUPPORTED_PARAMS
+
+    def __init__(self, engine: ParallelEngine | None = None, **options: Any) -> None:
+        if engine is None:
+            engine = ParallelEngine(**options)
+        elif options:
+            raise TypeError("pass either an engine or options, not both")
+        self.engine = engine
+
+    @property
+    def client(self) -> ParallelClient:
+        return self.engine.client
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.client.config.base_url!r})"
+
+    async def complete(self, request: Any) -> Any:
+        try:
+            completion = await self.client.asend(
+                _convert.chat_request(self.client, request, stream=False)
+            )
+        except ParallelError as error:
+            raise as_dspy_error(error, model=request.model) from error
+        record_live_call(request.model, completion)
+        return _convert.response_from_completion(completion)
+
+    async def stream(self, request: Any) -> AsyncIterator[Any]:
+        try:
+            chat_request = _convert.chat_request(self.client, request, stream=True)
+            chat_stream = self.client.asend_stream(chat_request)
+            started = False
+            try:
+                async for part in chat_stream:
+                    if not started:
+                        started = True
+                        yield _convert.start_event(chat_request.model)
+                    yield _convert.text_event(part.delta)
+                completion = chat_stream.completion
+            finally:
+                await chat_stream.aclose()
+        except ParallelError as error:
+            raise as_dspy_error(error, model=request.model) from error
+        if not started:
+            yield _convert.start_event(completion.model)
+        record_live_call(request.model, completion)
+        for event in _convert.closing_events(completion):
+            yield event
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def dump_state(self) -> dict[str, Any]:
+        return self.engine.dump_state()
+
+    @classmethod
+    def load_state(cls, state: dict[str, Any]) -> AsyncParallelEngine:
+        return cls(ParallelEngine.load_state(state))

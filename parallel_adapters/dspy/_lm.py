@@ -1,0 +1,131 @@
+"""`ParallelLM`: a `dspy.LM` on DSPy's engine interface, backed by the core client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy  # type: ignore[import-untyped]
+
+from ..core import InputError, ParallelConfig
+from ._basis import record_history_entry
+from ._convert import MODEL_PREFIX, wire_model
+from ._engine import AsyncParallelEngine, ParallelEngine
+
+__all__ = ["ParallelLM"]
+
+_CONFIG_OPTIONS = frozenset(ParallelConfig.model_fields) - {"model"}
+
+
+def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(core config options, everything else for dspy.LM)."""
+    options = dict(options)
+    if "api_base" in options:
+        # dspy.LM's spelling of base_url.
+        if options.get("base_url") is not None:
+            raise InputError("pass base_url or api_base, not both")
+        options["base_url"] = options.pop("api_base")
+    config = {k: options.pop(k) for k in list(options) if k in _CONFIG_OPTIONS}
+    return config, options
+
+
+class ParallelLM(dspy.LM):  # type: ignore[misc]
+    """The Parallel Chat API as a DSPy language model.
+
+    `ParallelLM("base")` (or `"parallel/base"`) takes the options of `ParallelConfig`
+    (`api_key`, `base_url`, `timeout`, `max_retries`, `requests_per_minute`, ...)
+    plus `dspy.LM`'s own (`cache`, `callbacks`, `num_retries`, ...). The key defaults
+    to `PARALLEL_API_KEY`. The DSPy model name is `parallel/<model>`, so DSPy's cache
+    never mixes these answers with another provider's.
+
+    Retries: the core's retry layer is the only one. `num_retries=N` sets the core's
+    `max_retries`; DSPy's own retry loop stays at 0.
+    """
+
+    def __init__(
+        self,
+        model: str = "speed",
+        *,
+        num_retries: int | None = None,
+        engine: ParallelEngine | None = None,
+        async_engine: AsyncParallelEngine | None = None,
+        **options: Any,
+    ) -> None:
+        if not isinstance(model, str) or not wire_model(model).strip():
+            raise InputError(f"model must be a non-empty string, got {model!r}")
+        config_options, lm_options = _split_options(options)
+        if num_retries is not None:
+            if config_options.get("max_retries") is not None:
+                raise InputError("pass num_retries or max_retries, not both")
+            config_options["max_retries"] = num_retries
+        if engine is None:
+            engine = ParallelEngine(model=wire_model(model), **config_options)
+        elif config_options:
+            raise InputError(
+                f"{sorted(config_options)} configure the engine; pass them without engine="
+            )
+        if async_engine is None:
+            async_engine = AsyncParallelEngine(engine)
+        if lm_options.get("model_type", "chat") != "chat":
+            raise InputError("the Parallel Chat API serves model_type='chat' only")
+        super().__init__(
+            MODEL_PREFIX + wire_model(model),
+            num_retries=0,
+            engine=engine,
+            async_engine=async_engine,
+            **lm_options,
+        )
+
+    # DSPy retries a retryable engine error `num_retries` times; the core already
+    # retried it (honouring Retry-After and the rate limiter), so DSPy's loop stays off.
+    @property
+    def num_retries(self) -> int:
+        return 0
+
+    @num_retries.setter
+    def num_retries(self, value: int) -> None:
+        if value:
+            raise InputError(
+                "ParallelLM retries in the core: use ParallelLM(..., num_retries=N) or "
+                "lm.copy(num_retries=N)"
+            )
+
+    @property
+    def config(self) -> ParallelConfig:
+        """The connection settings (the key is a `SecretStr`, never printed)."""
+        config: ParallelConfig = self.engine.config
+        return config
+
+    @property
+    def max_retries(self) -> int:
+        return self.config.max_retries
+
+    def __repr__(self) -> str:
+        return f"ParallelLM(model={self.model!r}, base_url={self.config.base_url!r})"
+
+    def copy(self, **kwargs: Any) -> ParallelLM:
+        """A copy; connection options (`timeout`, `num_retries`, ...) get their own engine."""
+        config_options, lm_options = _split_options(kwargs)
+        retries = lm_options.pop("num_retries", None)
+        if retries is not None:
+            config_options["max_retries"] = retries
+        if config_options:
+            if "engine" in lm_options:
+                raise InputError("pass connection options or engine=, not both")
+            engine = ParallelEngine(self.config.replace(**config_options))
+            lm_options["engine"] = engine
+            lm_options["async_engine"] = AsyncParallelEngine(engine)
+        if "model" in lm_options:
+            lm_options["model"] = MODEL_PREFIX + wire_model(lm_options["model"])
+        copied: ParallelLM = super().copy(**lm_options)
+        return copied
+
+    def update_history(self, entry: dict[str, Any]) -> None:
+        super().update_history(entry)
+        record_history_entry(entry)
+
+    def dump_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().dump_state()
+        # The engine's state holds max_retries; the async engine is rebuilt from it.
+        state.pop("num_retries", None)
+        state.pop("async_engine", None)
+        return state
