@@ -1,0 +1,194 @@
+"""`ParallelEmulator` (background thread, for tests) and `serve` (foreground, for demos)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from ._app import EmulatorApp
+from ._corpus import CorpusPage, coerce_pages, load_default_corpus
+from ._faults import Fault, FaultQueue
+from ._latency import LatencyModel, LatencyPreset
+from ._log import RequestLogEntry
+from ._ratelimit import RateLimit
+from ._server import ServerThread, run_foreground
+from ._wire import PROFILES, Profile
+
+DEFAULT_API_KEY = "test-key"
+DEFAULT_STALL_SECONDS = 30.0
+
+
+class ParallelEmulator:
+    """A local, faithful Parallel Chat API on a loopback port.
+
+    ```python
+    with ParallelEmulator() as emu:
+        client = openai.OpenAI(base_url=emu.base_url, api_key=emu.api_key)
+        client.chat.completions.create(model="base", messages=[...])
+        assert emu.requests[-1].json["model"] == "base"
+    ```
+
+    `api_key=None` accepts any non-empty key (handy for demos); otherwise only `api_key`
+    is accepted. `port=0` picks a free port. `profile`, `latency`, `rate_limit` and
+    `stall_seconds` can also be changed while it runs (they apply to the next requests).
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = DEFAULT_API_KEY,
+        *,
+        profile: Profile = "documented",
+        latency: LatencyModel | LatencyPreset = "fast",
+        rate_limit: RateLimit | tuple[int, float] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
+    ) -> None:
+        self.app = build_app(
+            api_key=api_key,
+            profile=profile,
+            latency=latency,
+            rate_limit=rate_limit,
+            stall_seconds=stall_seconds,
+            corpus=corpus,
+        )
+        self._host = host
+        self._port = port
+        self._server: ServerThread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> ParallelEmulator:
+        if self._server is None:
+            server = ServerThread(self.app, self._host, self._port)
+            server.start()
+            self._server = server
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; requests still waiting (latency, stalls) are cut off at once."""
+        if self._server is not None:
+            server, self._server = self._server, None
+            server.stop()
+
+    def __enter__(self) -> ParallelEmulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`: give it to the OpenAI SDK as `base_url`."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; use start() or a with block")
+        host = f"[{self._server.host}]" if ":" in self._server.host else self._server.host
+        return f"http://{host}:{self._server.port}"
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return self._server.port
+
+    # -- behaviour ----------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str | None:
+        return self.app.api_key
+
+    @property
+    def profile(self) -> Profile:
+        return self.app.profile
+
+    @profile.setter
+    def profile(self, value: Profile) -> None:
+        self.app.profile = _check_profile(value)
+
+    @property
+    def latency(self) -> LatencyModel:
+        return self.app.latency
+
+    @latency.setter
+    def latency(self, value: LatencyModel | LatencyPreset) -> None:
+        self.app.latency = LatencyModel.of(value)
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self.app.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: RateLimit | tuple[int, float] | None) -> None:
+        self.app.rate_limit = value
+
+    @property
+    def stall_seconds(self) -> float:
+        return self.app.stall_seconds
+
+    @stall_seconds.setter
+    def stall_seconds(self, value: float) -> None:
+        self.app.stall_seconds = value
+
+    @property
+    def faults(self) -> FaultQueue:
+        """Faults for the next requests, one each, in order."""
+        return self.app.faults
+
+    def inject(self, fault: Fault | str, times: int = 1) -> None:
+        """Make the next `times` requests fail with `fault` (e.g. "503", Fault("stall", ...))."""
+        self.app.faults.push(fault, times=times)
+
+    @property
+    def requests(self) -> list[RequestLogEntry]:
+        """Every request received so far (a copy), oldest first, without credentials."""
+        return self.app.log.snapshot()
+
+    def reset(self) -> None:
+        """Forget the request log, queued faults, rate-limit counts and conversation turns."""
+        self.app.reset()
+
+
+def build_app(
+    *,
+    api_key: str | None = DEFAULT_API_KEY,
+    profile: Profile = "documented",
+    latency: LatencyModel | LatencyPreset = "fast",
+    rate_limit: RateLimit | tuple[int, float] | None = None,
+    stall_seconds: float = DEFAULT_STALL_SECONDS,
+    corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
+) -> EmulatorApp:
+    """The emulator's ASGI app alone, to mount elsewhere or to call in-process
+    (`httpx.ASGITransport(app=build_app())`); the disconnect faults then raise instead."""
+    if api_key is not None and not api_key.strip():
+        raise ValueError("api_key must be a non-empty string, or None to accept any key")
+    return EmulatorApp(
+        api_key=api_key,
+        profile=_check_profile(profile),
+        latency=latency,
+        rate_limit=rate_limit,
+        corpus=coerce_pages(corpus) if corpus is not None else load_default_corpus(),
+        stall_seconds=stall_seconds,
+    )
+
+
+def serve(host: str = "127.0.0.1", port: int = 8787, **options: Any) -> None:
+    """Run the emulator in the foreground until Ctrl-C; `options` as for `ParallelEmulator`."""
+    run_foreground(build_app(**options), host, port)
+
+
+def _check_profile(value: str) -> Profile:
+    for profile in PROFILES:
+        if value == profile:
+            return profile
+    raise ValueError(f"profile must be one of {PROFILES}, not {value!r}")

@@ -1,0 +1,113 @@
+"""From a question to evidence: the passages an answer is extracted from, and how sure it is.
+
+Both plain-text and structured answers are built from one `Evidence`, so every emulated
+answer can be traced to cited sentences and its confidence follows the retrieval score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from ._corpus import CorpusPage
+from ._retrieval import BM25Index, Passage, tokenize
+
+Confidence = Literal["high", "medium", "low"]
+
+NOT_FOUND_ANSWER = (
+    "I could not find information about this in the sources available to me, "
+    "so I cannot answer it reliably."
+)
+
+# How many sentences each model may extract. Deeper research models answer more fully, as the
+# real ones do; the exact numbers are arbitrary but fixed, which keeps answers deterministic.
+_PASSAGES_PER_MODEL = {"speed": 2, "lite": 2, "base": 3, "core": 4}
+# A passage joins the answer only if it scores at least this share of the best passage's
+# score, so a strong hit is not diluted by loosely related sentences.
+_RELATIVE_CUTOFF = 0.6
+# Below this share of the question's (idf-weighted) terms, the best passage is judged not to
+# answer the question at all and the emulator says it could not find anything.
+_MIN_COVERAGE = 0.5
+_HIGH = 0.85
+_MEDIUM = 0.65
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The outcome of one retrieval: what to say, where it comes from, how sure it is."""
+
+    query_terms: tuple[str, ...]
+    passages: tuple[Passage, ...]
+    """The extracted sentences in answer order (grouped by page, page order by rank)."""
+    coverage: float
+    confidence: Confidence
+
+    @property
+    def found(self) -> bool:
+        return bool(self.passages)
+
+    @property
+    def answer(self) -> str:
+        """The extractive answer: exactly the cited excerpts, joined."""
+        if not self.passages:
+            return NOT_FOUND_ANSWER
+        return " ".join(p.text for p in self.passages)
+
+    def pages(self) -> list[tuple[CorpusPage, list[str]]]:
+        """Each cited page once, in answer order, with the excerpts used from it."""
+        grouped: dict[str, tuple[CorpusPage, list[str]]] = {}
+        for passage in self.passages:
+            grouped.setdefault(passage.page.url, (passage.page, []))[1].append(passage.text)
+        return list(grouped.values())
+
+    def reasoning(self) -> str:
+        terms = ", ".join(self.query_terms[:8]) or "none"
+        if not self.found:
+            return (
+                f"No source matched enough of the question's key terms ({terms}) to support "
+                "an answer, so the answer says so instead of guessing."
+            )
+        titles = "; ".join(f'"{page.title}"' for page, _ in self.pages())
+        count = len(self.passages)
+        return (
+            f"Extracted {count} sentence{'s' if count > 1 else ''} from {titles}, the passages "
+            f"that best match the question's key terms ({terms}); they cover "
+            f"{round(self.coverage * 100)}% of the weighted terms, hence {self.confidence} "
+            "confidence."
+        )
+
+
+def gather_evidence(index: BM25Index, question: str, model: str) -> Evidence:
+    """Retrieve and select the passages that answer `question` for `model`."""
+    terms = tokenize(question)
+    unique_terms = tuple(dict.fromkeys(terms))
+    budget = _PASSAGES_PER_MODEL.get(model, 2)
+    hits = index.search(terms, limit=budget * 4)
+    if not hits or hits[0].coverage < _MIN_COVERAGE:
+        return Evidence(unique_terms, (), hits[0].coverage if hits else 0.0, "low")
+    best = hits[0]
+    chosen = [h for h in hits if h.score >= _RELATIVE_CUTOFF * best.score][:budget]
+    return Evidence(
+        query_terms=unique_terms,
+        passages=_answer_order([h.passage for h in chosen]),
+        coverage=best.coverage,
+        confidence=_confidence(best.coverage),
+    )
+
+
+def _answer_order(passages: Sequence[Passage]) -> tuple[Passage, ...]:
+    # Pages keep their rank order, but sentences of one page read in the page's own order,
+    # so "France is a country ... Its capital is Paris." is not reversed.
+    page_rank: dict[str, int] = {}
+    for passage in passages:
+        page_rank.setdefault(passage.page.url, len(page_rank))
+    return tuple(sorted(passages, key=lambda p: (page_rank[p.page.url], p.position)))
+
+
+def _confidence(coverage: float) -> Confidence:
+    if coverage >= _HIGH:
+        return "high"
+    if coverage >= _MEDIUM:
+        return "medium"
+    return "low"
