@@ -1,14 +1,13 @@
 """DSPy test fixtures: a profile-aware backend, a `ParallelLM` factory and a private cache.
 
-Tests replay cassettes by default. Recording (`--record-mode=rewrite`) talks to the
-local emulator, started with the quirk profile the test asks for, so cassette names
+Cassette settings come from tests/conftest.py. Recording (`--record-mode=rewrite`)
+without PARALLEL_API_KEY talks to a local emulator started with the quirk profile the
+test asks for (`profile` fixture, "documented" unless parametrized), so cassette names
 differ per profile through the test id.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +18,10 @@ pytest.importorskip("dspy")
 
 import dspy
 
+from parallel_adapters import testing
 from parallel_adapters.dspy import ParallelLM
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-API_KEY = "test-key"
-REPLAY_BASE_URL = "https://api.parallel.ai"
+EMULATOR_KEY = "test-key"
 
 
 @dataclass
@@ -46,13 +44,14 @@ def profile() -> str:
 
 @pytest.fixture
 def backend(record_mode: str, profile: str) -> Iterator[Backend]:
-    if record_mode == "none":
-        yield Backend(REPLAY_BASE_URL, API_KEY, profile)
+    kind = testing.backend_kind(record_mode)
+    if kind != "emulator":
+        with testing.recording_backend(record_mode) as shared:
+            yield Backend(shared.base_url, shared.api_key, profile)
         return
-    from parallel_adapters.testing import ParallelEmulator
-
-    with ParallelEmulator(api_key=API_KEY, profile=profile, latency="fast") as emulator:
-        yield Backend(emulator.base_url, API_KEY, profile, emulator)
+    key = EMULATOR_KEY
+    with testing.ParallelEmulator(api_key=key, profile=profile, latency="fast") as emulator:
+        yield Backend(emulator.base_url, key, profile, emulator)
 
 
 @pytest.fixture
@@ -74,37 +73,6 @@ def private_dspy_cache() -> Iterator[None]:
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=True)
     yield
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    module = os.path.relpath(str(request.node.path), REPO)
-    return os.path.join(REPO, "cassettes", os.path.splitext(module)[0])
-
-
-def _json_body(r1: Any, r2: Any) -> None:
-    def decode(body: Any) -> Any:
-        if isinstance(body, bytes):
-            body = body.decode()
-        try:
-            return json.loads(body) if body else None
-        except ValueError:
-            return body
-
-    assert decode(r1.body) == decode(r2.body)
-
-
-def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    vcr.register_matcher("json_body", _json_body)
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    return {
-        "match_on": ["method", "path", "json_body"],
-        "filter_headers": ["authorization", "x-api-key"],
-        "decode_compressed_response": True,
-    }
 
 
 @pytest.fixture
