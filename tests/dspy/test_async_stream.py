@@ -11,7 +11,7 @@ import pytest
 from dspy.streaming import StreamListener, StreamResponse
 
 import parallel_adapters
-from parallel_adapters.dspy import ParallelEngine, ParallelLM, research_of
+from parallel_adapters.dspy import ParallelEngine, ParallelLM, collect_basis, research_of
 
 from .questions import DEV_QUESTIONS, QUESTION
 
@@ -72,7 +72,7 @@ def test_streamify_yields_token_chunks_then_the_prediction(
         stream_listeners=[StreamListener(signature_field_name="answer")],
         is_async_program=is_async_program,
     )
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()), collect_basis() as calls:
         values = asyncio.run(_stream(streaming, question=STREAM_QUESTION))
 
     chunks = [v for v in values if isinstance(v, StreamResponse)]
@@ -86,6 +86,7 @@ def test_streamify_yields_token_chunks_then_the_prediction(
     response = lm.history[-1]["response"]
     assert research_of(response).citations
     assert response.provider_data["interaction_id"]
+    assert len(calls) == 1 and calls[0].citations == research_of(response).citations
     outputs = lm.history[-1]["outputs"][0]
     assert outputs["citations"]
     usage = lm.history[-1]["usage"]
