@@ -89,6 +89,18 @@ class ParallelEngine:
         """Rebuild from `dump_state()`; the key comes from `PARALLEL_API_KEY`."""
         return cls(**state)
 
+    # Copies of an LM share its engine, as DSPy's own LMs share their connection pools
+    # (`Module.deepcopy()` in optimizers would otherwise fail on the client's locks).
+    def __copy__(self) -> ParallelEngine:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ParallelEngine:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # Pickled like saved state: without the key, which comes from the environment.
+        return (type(self).load_state, (self.dump_state(),))
+
 
 class AsyncParallelEngine:
     """The async twin, sharing the sync engine's client (one async client per event loop)."""
@@ -153,3 +165,12 @@ class AsyncParallelEngine:
     @classmethod
     def load_state(cls, state: dict[str, Any]) -> AsyncParallelEngine:
         return cls(ParallelEngine.load_state(state))
+
+    def __copy__(self) -> AsyncParallelEngine:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AsyncParallelEngine:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        return (type(self).load_state, (self.dump_state(),))

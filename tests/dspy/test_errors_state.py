@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -156,3 +157,22 @@ def test_loading_without_permission_is_refused(
     program.save(str(path))
     with pytest.raises(ValueError, match="allow_unsafe_lm_state"):
         dspy.Predict("question -> answer").load(str(path))
+
+
+def test_program_deepcopy_shares_the_engine_and_pickle_keeps_no_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    lm = ParallelLM("base", api_key=SENTINEL_KEY, max_retries=4)
+    program = dspy.ChainOfThought("question -> answer")
+    program.set_lm(lm)
+    copied = program.deepcopy()  # what optimizers do with a student program
+    assert "Failed to deep copy" not in caplog.text
+    assert copied.predict.lm is not lm
+    assert copied.predict.lm.engine is lm.engine
+
+    data = pickle.dumps(lm)
+    assert SENTINEL_KEY.encode() not in data
+    monkeypatch.setenv("PARALLEL_API_KEY", "from-env")
+    restored = pickle.loads(data)
+    assert restored.config.api_key.get_secret_value() == "from-env"
+    assert restored.max_retries == 4
