@@ -26,8 +26,9 @@ class RequestLimiter:
         # The same rate over a shorter window allows smaller bursts.
         per_window = max(1, round(requests_per_minute * window_seconds / 60.0))
         window_ms = max(1, int(window_seconds * Duration.SECOND))
-        # A few ms of buffer on each wait absorbs clock and scheduling skew.
-        self._limiter = Limiter(Rate(per_window, window_ms), buffer_ms=5)
+        # The server counts arrivals, we count departures: 50 ms of slack on each wait
+        # absorbs the difference in send latency between requests.
+        self._limiter = Limiter(Rate(per_window, window_ms), buffer_ms=50)
 
     def acquire(self) -> None:
         self._limiter.try_acquire("requests", blocking=True)

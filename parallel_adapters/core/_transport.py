@@ -78,7 +78,9 @@ def _translate(exc: Exception) -> ParallelError:
     if isinstance(exc, transport_errors):
         return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
     if isinstance(exc, json.JSONDecodeError):
-        return ServerError(f"the server sent malformed JSON: {exc.msg}", retryable=True)
+        return ServerError(
+            f"the server sent malformed JSON: {exc.msg}", status_code=None, retryable=True
+        )
     if isinstance(exc, openai.APIError):
         # An error event inside an SSE stream; the SDK puts the server's message first.
         return ServerError(exc.message, body=exc.body, status_code=None, retryable=False)
@@ -236,8 +238,12 @@ class Transport:
     # -- non-streaming ---------------------------------------------------------------------
 
     def complete(self, request: ChatRequest) -> Completion:
+        # Built before a limiter slot is taken, so the first request is not late to the
+        # server for its own set-up (late arrivals bunch up into server-side 429s).
+        client = self._sync_client()
+
         def once() -> Completion:
-            body = self._sync_client().post(
+            body = client.post(
                 CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
             )
             return completion_from_body(body, request)
@@ -245,8 +251,10 @@ class Transport:
         return self._with_retries(once)
 
     async def acomplete(self, request: ChatRequest) -> Completion:
+        client = self._async_client()
+
         async def once() -> Completion:
-            body = await self._async_client().post(
+            body = await client.post(
                 CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
             )
             return completion_from_body(body, request)
@@ -314,9 +322,10 @@ class ChatStream:
     def _open(self) -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
         """Open the stream and read up to its first text, inside the retry layer."""
         transport, request = self._transport, self._request
+        client = transport._sync_client()
 
         def once() -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
-            sdk_stream = transport._sync_client().post(
+            sdk_stream = client.post(
                 CHAT_PATH,
                 cast_to=object,
                 body=request.body,
@@ -398,11 +407,12 @@ class AsyncChatStream:
         self,
     ) -> tuple[openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str]:
         transport, request = self._transport, self._request
+        client = transport._async_client()
 
         async def once() -> tuple[
             openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str
         ]:
-            sdk_stream = await transport._async_client().post(
+            sdk_stream = await client.post(
                 CHAT_PATH,
                 cast_to=object,
                 body=request.body,
