@@ -60,9 +60,9 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         if engine is None:
             engine = ParallelEngine(model=wire_model(model), **config_options)
         elif config_options:
-            raise InputError(
-                f"{sorted(config_options)} configure the engine; pass them without engine="
-            )
+            # e.g. num_retries in a state saved by another version: it configures the engine.
+            engine = ParallelEngine(engine.config.replace(**config_options))
+            async_engine = None
         if async_engine is None:
             async_engine = AsyncParallelEngine(engine)
         if lm_options.get("model_type", "chat") != "chat":
