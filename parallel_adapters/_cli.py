@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "emulator":
         try:
-            from .testing import main as emulator_main
+            from .testing._cli import main as emulator_main
         except ImportError:
             print(
                 "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
