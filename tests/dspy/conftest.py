@@ -1,6 +1,8 @@
 """DSPy test fixtures: a profile-aware backend, a `ParallelLM` factory and a private cache.
 
-Cassette settings come from tests/conftest.py. Recording (`--record-mode=rewrite`)
+Cassette settings are the shared ones (`parallel_adapters.testing.vcr_config`, cassettes
+under `cassettes/<test file path>/`), declared here too so that these tests do not depend
+on the root conftest being present. Recording (`--record-mode=rewrite`)
 without PARALLEL_API_KEY talks to a local emulator started with the quirk profile the
 test asks for (`profile` fixture, "documented" unless parametrized), so cassette names
 differ per profile through the test id.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,25 @@ from parallel_adapters import testing
 from parallel_adapters.dspy import ParallelLM
 
 EMULATOR_KEY = "test-key"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    testing.register_matchers(vcr)
+
+
+@pytest.fixture(scope="module")
+def vcr_config(record_mode: str) -> dict[str, Any]:
+    kind = testing.backend_kind(record_mode)
+    provenance = {"live": "live", "emulator": testing.emulator_provenance()}.get(kind, "replay")
+    config: dict[str, Any] = testing.vcr_config(provenance)
+    return config
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    module = Path(str(request.node.path)).resolve().relative_to(REPO_ROOT)
+    return str(REPO_ROOT / "cassettes" / module.with_suffix(""))
 
 
 @dataclass
