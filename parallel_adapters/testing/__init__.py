@@ -10,12 +10,13 @@ from ._cassettes import (
     emulator_provenance,
     find_secrets,
     json_body_matcher,
+    provenance_for,
     recording_backend,
     register_matchers,
     vcr_config,
 )
 from ._corpus import CorpusPage, load_default_corpus
-from ._emulator import ParallelEmulator, build_app, serve
+from ._emulator import DEFAULT_API_KEY, DEFAULT_STALL_SECONDS, ParallelEmulator, build_app, serve
 from ._faults import FAULT_HEADER, FAULTS, Fault, FaultQueue
 from ._latency import LatencyModel
 from ._log import RequestLogEntry
@@ -23,6 +24,8 @@ from ._ratelimit import RateLimit
 from ._wire import PROFILES, Profile
 
 __all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_STALL_SECONDS",
     "FAULTS",
     "FAULT_HEADER",
     "PROFILES",
@@ -42,6 +45,7 @@ __all__ = [
     "find_secrets",
     "json_body_matcher",
     "load_default_corpus",
+    "provenance_for",
     "recording_backend",
     "register_matchers",
     "serve",

@@ -44,6 +44,7 @@ from ._ratelimit import (
     SlidingWindowLimiter,
     retry_after_headers,
 )
+from ._schema import SchemaError
 from ._validation import ChatRequest, parse_chat_request
 
 CHAT_PATHS = frozenset({"/chat/completions", "/v1beta/chat/completions"})
@@ -386,7 +387,22 @@ class EmulatorApp:
             question_of(request.messages),
         )
         self.interactions.remember(interaction_id, questions)
-        answer = self._engine.answer(request.model, " ".join(questions), request.response_format)
+        try:
+            answer = self._engine.answer(
+                request.model, " ".join(questions), request.response_format
+            )
+        except SchemaError as error:
+            # The request model accepts any object as a schema; one that no value can
+            # satisfy is reported like the other validation errors.
+            fmt = request.response_format
+            item = {
+                "type": "value_error",
+                "loc": ["body", "response_format", "json_schema", "schema"],
+                "msg": f"Value error, {error}",
+                "input": dict(fmt.schema) if fmt and fmt.schema else None,
+            }
+            await exchange.respond(422, _wire.fastapi_error([item]))
+            return
         reply = _wire.Reply(
             model=request.model,
             content=answer.content,

@@ -115,7 +115,12 @@ class RecordingBackend:
 
     @property
     def provenance(self) -> str:
-        return {"live": "live", "emulator": emulator_provenance()}.get(self.kind, "replay")
+        return provenance_for(self.kind)
+
+
+def provenance_for(kind: BackendKind) -> str:
+    """The provenance header value of recordings made against this kind of backend."""
+    return {"live": "live", "emulator": emulator_provenance()}.get(kind, "replay")
 
 
 def backend_kind(record_mode: str, environ: Mapping[str, str] = os.environ) -> BackendKind:

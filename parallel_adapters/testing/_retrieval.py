@@ -23,8 +23,8 @@ _STOPWORDS = frozenset(
         [
             "a about after all also an and any are as at be been before being both but by can",
             "could did do does doing for from had has have how i if in into is it its itself",
-            "just me more most my no nor not of on once only or other our out over own same",
-            "should so some such than that the their them then there these they this those",
+            "just many me more most much my no nor not of on once only or other our out over own",
+            "same should so some such than that the their them then there these they this those",
             "through to too under until up very was we were what when where which while who",
             "whom why will with would you your tell give please know explain describe",
         ]

@@ -28,6 +28,9 @@ from ._evidence import NOT_FOUND_ANSWER, Evidence
 from ._retrieval import Passage
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+# Marks a schema picked from an anyOf/oneOf that also allowed null, so a value no source
+# supports can be null instead of an invented number.
+_NULLABLE = "\x00nullable"
 _MAX_DEPTH = 6  # past this, objects keep only required properties and arrays their minItems
 _HARD_DEPTH = 40  # a schema that still recurses here cannot be satisfied finitely
 _PLACEHOLDER_URL = "https://corpus.parallel-adapters.example/"
@@ -67,6 +70,8 @@ def fill_schema(schema: object, evidence: Evidence) -> tuple[Any, list[tuple[str
     """
     filler = _Filler(schema, evidence)
     root = filler.resolve(schema, 0)
+    if not root:
+        root = {"type": "object"}  # any JSON is allowed; answer with an object, as chat APIs do
     if _kind(root) == "object":
         fields = filler.object_fields(root, depth=0)
         return {name: fill.value for name, fill in fields}, fields
@@ -105,6 +110,8 @@ class _Filler:
                 branches = list(current.pop(keyword))
                 resolved = [self.resolve(b, depth + 1) for b in branches]
                 chosen = next((b for b in resolved if _kind(b) != "null"), resolved[0])
+                if chosen is not resolved[0] or any(_kind(b) == "null" for b in resolved):
+                    current[_NULLABLE] = True
                 return self.resolve({**current, **chosen}, depth + 1)
         return current
 
@@ -160,7 +167,8 @@ class _Filler:
         if kind == "array":
             return self._array(resolved, name, depth)
         if kind in ("integer", "number"):
-            return self._number(resolved, name, integer=kind == "integer")
+            nullable = bool(resolved.get(_NULLABLE)) or "null" in _types(resolved)
+            return self._number(resolved, name, integer=kind == "integer", nullable=nullable)
         if kind == "boolean":
             if self._evidence.found:
                 self._cite(*self._evidence.passages)
@@ -283,16 +291,18 @@ class _Filler:
                 return f"{found.group(0)}-01-01"
         return "1970-01-01"
 
-    def _number(self, schema: dict[str, Any], name: str, integer: bool) -> int | float:
-        prefer_years = bool(_words(name) & {"year", "founded", "established", "born"})
+    def _number(
+        self, schema: dict[str, Any], name: str, integer: bool, nullable: bool
+    ) -> int | float | None:
+        wants_year = bool(_words(name) & {"year", "founded", "established", "born"})
         candidates: list[tuple[float, Passage]] = []
         for passage in self._evidence.passages:
             for match in _NUMBER.finditer(passage.text):
                 number = float(match.group(1).replace(",", ""))
                 number *= {"million": 1e6, "billion": 1e9}.get(match.group(2) or "", 1)
                 candidates.append((number, passage))
-        if prefer_years:
-            candidates.sort(key=lambda c: not (1000 <= c[0] <= 2999 and c[0].is_integer()))
+        if wants_year:
+            candidates = [c for c in candidates if 1000 <= c[0] <= 2999 and c[0].is_integer()]
         for number, passage in candidates:
             if _fits(number, schema, integer):
                 self._cite(passage)
@@ -300,7 +310,14 @@ class _Filler:
         default = schema.get("default")
         if isinstance(default, (int, float)) and _fits(float(default), schema, integer):
             return _as_number(float(default), integer)
+        if nullable:
+            return None
         return _as_number(_smallest_fit(schema, integer), integer)
+
+
+def _types(schema: Mapping[str, Any]) -> list[str]:
+    declared = schema.get("type")
+    return [str(t) for t in declared] if isinstance(declared, list) else [str(declared)]
 
 
 def _kind(schema: Mapping[str, Any]) -> str:

@@ -1,0 +1,70 @@
+"""Fixtures for every test: the recorded-cassette harness and a running emulator.
+
+Cassettes (tests marked `@pytest.mark.vcr`)
+- Replayed by default: pyproject sets `--record-mode=none --block-network`, so a test
+  without its cassette fails instead of reaching the network.
+- Stored as `cassettes/<test file path without .py>/<test name>.yaml`, e.g.
+  `cassettes/tests/testing/test_cassette_harness/test_plain_completion.yaml`.
+- Re-recorded with `pytest -m vcr --record-mode=rewrite`: against the live API when
+  PARALLEL_API_KEY is set, otherwise against a local emulator (see cassettes/README.md).
+- Point the client at `parallel_backend.base_url` with `parallel_backend.api_key`; on replay
+  these are placeholders that are never contacted.
+
+Live emulator (tests that need a real server: conformance, faults, rate limits)
+- `emulator`: a session-wide `ParallelEmulator` reset to its defaults for each test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parallel_adapters import testing
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CASSETTES_DIR = REPO_ROOT / "cassettes"
+# pytest-recording matches these regexes against every host a test connects to.
+LOOPBACK_HOSTS = [r"^127\.0\.0\.1$", r"^localhost$", r"^::1$"]
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    testing.register_matchers(vcr)
+
+
+@pytest.fixture(scope="session")
+def vcr_config(record_mode: str) -> dict[str, Any]:
+    provenance = testing.provenance_for(testing.backend_kind(record_mode))
+    return {**testing.vcr_config(provenance), "allowed_hosts": LOOPBACK_HOSTS}
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    module = Path(str(request.node.path)).resolve().relative_to(REPO_ROOT)
+    return str(CASSETTES_DIR / module.with_suffix(""))
+
+
+@pytest.fixture(scope="session")
+def parallel_backend(record_mode: str) -> Iterator[testing.RecordingBackend]:
+    """Where a cassette test sends its requests (see the module docstring)."""
+    with testing.recording_backend(record_mode) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[testing.ParallelEmulator]:
+    with testing.ParallelEmulator(api_key="test-key") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmulator:
+    """The shared emulator with an empty log, no queued faults and default settings."""
+    emulator_server.reset()
+    emulator_server.profile = "documented"
+    emulator_server.latency = "fast"
+    emulator_server.rate_limit = None
+    emulator_server.stall_seconds = testing.DEFAULT_STALL_SECONDS
+    return emulator_server

@@ -1,0 +1,46 @@
+"""Shared request data and helpers for the emulator tests."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from openai.types.chat import ChatCompletionMessageParam
+
+DATA = Path(__file__).parent / "data"
+
+QUESTION = "What is the capital of France?"
+UNANSWERABLE = "Who won the 1998 football World Cup final?"
+
+
+def ask(question: str = QUESTION) -> list[ChatCompletionMessageParam]:
+    return [{"role": "user", "content": question}]
+
+
+def body(model: str = "base", question: str = QUESTION, **extra: Any) -> dict[str, Any]:
+    """A raw request body, for tests that bypass the SDK."""
+    return {"model": model, "messages": ask(question), **extra}
+
+
+def sse_payloads(text: str) -> list[str]:
+    """The data of every SSE event in a raw stream body, in order."""
+    return [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
+
+
+def sse_chunks(text: str) -> list[dict[str, Any]]:
+    return [json.loads(p) for p in sse_payloads(text) if p != "[DONE]"]
+
+
+def without_created(raw: bytes) -> bytes:
+    """A body with its `created` timestamps blanked (the one field meant to vary)."""
+    return re.sub(rb'"created":\d+', b'"created":0', raw)
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    """Parallel's published OpenAPI for the endpoint, transcribed into data/."""
+    loaded: dict[str, Any] = json.loads((DATA / "openapi_chat.json").read_text("utf-8"))
+    return loaded
