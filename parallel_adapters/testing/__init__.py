@@ -1,6 +1,39 @@
 """A local emulator of the Parallel Chat API, and helpers for recorded-cassette tests.
 
-Needs the `emulator` extra (`pip install "parallel-adapters[emulator]"`).
+Needs the `emulator` extra: `pip install "parallel-adapters[emulator]"`.
+
+```python
+import openai
+from parallel_adapters.testing import ParallelEmulator
+
+with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, own thread
+    client = openai.OpenAI(base_url=emu.base_url, api_key="test-key")
+    reply = client.chat.completions.create(
+        model="base", messages=[{"role": "user", "content": "What is DSPy?"}]
+    )
+    reply.model_extra["basis"]          # citations, reasoning, confidence
+    emu.inject("503")                   # the next request fails with a 503
+    emu.requests[-1].json               # what the client sent (credentials removed)
+```
+
+- Endpoints: `POST /chat/completions` and `POST /v1beta/chat/completions`, with
+  `Authorization: Bearer <key>` or `x-api-key: <key>`. Models speed, lite, base, core; a
+  basis (citations with url/title/excerpts, reasoning, confidence) for lite/base/core.
+- Answers are extracted from a bundled offline corpus by BM25, deterministic per request;
+  `response_format` json_schema/json_object are honoured (one basis entry per field).
+- `profile="documented"` (blank id/object/model, null finish_reason, no usage: what the
+  compatibility table promises) or `"openai"` (every standard field filled).
+- `latency="fast"` (no waiting), `"realistic"` (documented times to first token) or a
+  `LatencyModel`, e.g. `LatencyModel.fixed(ttft=0.1, chunk_interval=0.005)`.
+- `rate_limit=(n, window_seconds)` per key: 429 with Retry-After and retry-after-ms.
+- Faults: `emu.inject(name_or_Fault, times=1)` or the `x-emulator-fault` request header;
+  the names are in `FAULTS`.
+- Errors: 401 and 429 in Parallel's `{"type": "error", "error": {...}}` envelope, 422 in
+  FastAPI's `{"detail": [...]}`, an unknown model 403 in Parallel's envelope.
+- Foreground: `serve(host, port, ...)`, `python -m parallel_adapters.testing --port 8787`
+  or `parallel-adapters emulator --port 8787`.
+- Cassettes: `vcr_config()`, `register_matchers()`, `recording_backend()`,
+  `find_secrets()`; see cassettes/README.md in the repository.
 """
 
 from ._cassettes import (

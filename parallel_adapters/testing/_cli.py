@@ -21,19 +21,23 @@ def main(argv: list[str] | None = None, prog: str = "parallel-adapters emulator"
     api_key = None if args.any_key else args.api_key
     shown = "any non-empty key" if api_key is None else f"key {api_key!r}"
     print(
-        f"Parallel Chat API emulator on http://{args.host}:{args.port} "
+        f"Starting the Parallel Chat API emulator on http://{args.host}:{args.port} "
         f"(accepts {shown}; profile {args.profile}; Ctrl-C stops it)",
         file=sys.stderr,
     )
-    serve(
-        args.host,
-        args.port,
-        api_key=api_key,
-        profile=args.profile,
-        latency=latency,
-        rate_limit=args.rate_limit,
-        stall_seconds=args.stall_seconds,
-    )
+    try:
+        serve(
+            args.host,
+            args.port,
+            api_key=api_key,
+            profile=args.profile,
+            latency=latency,
+            rate_limit=args.rate_limit,
+            stall_seconds=args.stall_seconds,
+        )
+    except OSError as error:  # typically the port is taken
+        print(f"error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -75,10 +75,7 @@ class ServerThread:
 
     def __init__(self, app: EmulatorApp, host: str, port: int) -> None:
         self._app = app
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._socket = socket.socket(family, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))  # port 0: the OS picks a free port, known right away
+        self._socket = bind(host, port)  # port 0: the OS picks a free port, known right away
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(build_config(app, host, self.port, foreground=False))
@@ -116,5 +113,22 @@ class ServerThread:
 
 
 def run_foreground(app: EmulatorApp, host: str, port: int) -> None:
-    """Block serving until Ctrl-C (uvicorn handles the signals in the main thread)."""
-    uvicorn.Server(build_config(app, host, port, foreground=True)).run()
+    """Block serving until Ctrl-C (uvicorn handles the signals in the main thread).
+
+    Raises OSError if the address is taken (uvicorn would log it and exit the process).
+    """
+    sock = bind(host, port)
+    uvicorn.Server(build_config(app, host, port, foreground=True)).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A bound TCP socket; uvicorn listens on it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -310,7 +310,7 @@ def test_invalid_fault_specs_are_rejected(spec: str) -> None:
 
 def test_every_documented_fault_has_an_effect(emulator: ParallelEmulator) -> None:
     """A named fault that silently did nothing would give a test false confidence."""
-    emulator.stall_seconds = 0.3
+    emulator.stall_seconds = 0.4
     for name in FAULTS:
         with_fault = _raw_or_error(emulator, name)
         assert with_fault != _raw_or_error(emulator, None), name
@@ -329,7 +329,7 @@ def _raw_or_error(emulator: ParallelEmulator, fault: str | None) -> tuple[Any, .
         )
     except httpx.HTTPError as error:
         return (type(error).__name__,)
-    slow = time.monotonic() - started >= 0.3
+    slow = time.monotonic() - started >= 0.4
     return (response.status_code, without_created(response.content), slow)
 
 

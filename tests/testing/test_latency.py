@@ -29,8 +29,10 @@ def test_fixed_latency_shapes_a_stream(client: openai.OpenAI, emulator: Parallel
         arrivals.append(time.monotonic() - started)
 
     assert 0.2 <= arrivals[0] < 0.5
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert min(gaps) >= 0.015  # chunks really are spaced, not sent in one burst
+    gaps = sorted(b - a for a, b in itertools.pairwise(arrivals))
+    # Chunks are spaced, not sent in one burst (the median tolerates a few reads that a busy
+    # machine coalesced).
+    assert gaps[len(gaps) // 2] >= 0.015
     assert arrivals[-1] >= 0.2 + 0.02 * (len(arrivals) - 1) * 0.9
 
 

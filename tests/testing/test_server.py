@@ -109,6 +109,14 @@ def test_command_line_runs_in_the_foreground() -> None:
     assert b"accepts any non-empty key" in stderr
 
 
+def test_command_line_reports_a_taken_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["--port", str(taken.getsockname()[1])]) == 1
+    assert "cannot serve" in capsys.readouterr().err
+
+
 def test_command_line_rejects_a_bad_rate_limit(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["--rate-limit", "lots"])
