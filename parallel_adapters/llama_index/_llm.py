@@ -134,8 +134,8 @@ class ParallelLLM(CustomLLM):
 
     def __init__(self, **data: Any) -> None:
         if data.get("rate_limiter") is not None:
-            # The core already rate-limits every request, shared per key and process;
-            # a second limiter would halve throughput without protecting anything.
+            # The core already limits every attempt (retries included) with one budget per
+            # key and process; a second limiter on top would only add unexplained waits.
             raise InputError(
                 "ParallelLLM does not take rate_limiter=: requests are already limited by the "
                 "core; set requests_per_minute= (and rate_limit_window=) instead"

@@ -24,6 +24,7 @@ __all__ = [
     "basis_of",
     "chat_response",
     "citations_of",
+    "final_chunk",
     "interaction_id_of",
     "research_of",
 ]
@@ -54,16 +55,17 @@ def chat_response(completion: Completion) -> ChatResponse:
 
 def final_chunk(completion: Completion) -> ChatResponse:
     """The closing chunk of a stream: no new text, the whole answer, and its basis."""
-    response = chat_response(completion)
-    response.delta = ""
-    return response
+    return ChatResponse(
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=completion.text),
+        delta="",
+        raw=completion.raw,
+        additional_kwargs=_response_kwargs(completion),
+    )
 
 
 def _research_mapping(obj: Any) -> Mapping[str, Any] | None:
     if isinstance(obj, (ChatResponse, CompletionResponse)):
         return obj.additional_kwargs
-    if isinstance(obj, Research):
-        return None
     # Query engine responses (`Response`, `StreamingResponse`, ...) keep it in metadata.
     metadata = getattr(obj, "metadata", None)
     if isinstance(metadata, Mapping):

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.agent.workflow import ReActAgent
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
 from llama_index.core.base.response.schema import (
     AsyncStreamingResponse,
     Response,
     StreamingResponse,
 )
+from llama_index.core.llms import CustomLLM
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import MetadataMode
 from llama_index.core.tools import QueryEngineTool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from parallel_adapters.llama_index import (
     ParallelLLM,
@@ -155,3 +166,61 @@ def test_requires_a_parallel_llm() -> None:
 
     with pytest.raises(ValueError, match="ParallelLLM"):
         ParallelWebQueryEngine(llm=MockLLM())  # type: ignore[arg-type]
+
+
+class _ScriptedReasoner(CustomLLM):
+    """The agent's own LLM, scripted: search the web once, then answer."""
+
+    replies: list[str] = Field(
+        default_factory=lambda: [
+            "Thought: I need to search the web.\nAction: web_search\n"
+            'Action Input: {"input": "What is the capital of France?"}\n',
+            "Thought: I can answer without using any more tools.\nAnswer: Paris.\n",
+        ]
+    )
+    seen: list[ChatMessage] = Field(default_factory=list)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=True)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        raise NotImplementedError
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        raise NotImplementedError
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        self.seen = list(messages)
+        text = self.replies.pop(0)
+
+        async def gen() -> ChatResponseAsyncGen:
+            yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=text)
+
+        return gen()
+
+
+# LlamaIndex's workflow machinery inspects pydantic models through deprecated attributes.
+@pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:llama_index.*")
+async def test_in_a_react_agent_the_observation_is_the_grounded_answer(llm: ParallelLLM) -> None:
+    tool = QueryEngineTool.from_defaults(
+        ParallelWebQueryEngine(llm=llm), name="web_search", description="Answers from the web."
+    )
+    reasoner = _ScriptedReasoner()
+    agent = ReActAgent(tools=[tool], llm=reasoner)
+    with collect_basis() as calls:
+        result = await agent.run("What is the capital of France?")
+    assert "Paris" in str(result)
+    [tool_call] = result.tool_calls
+    _assert_sources(tool_call.tool_output.raw_output)
+    observation = reasoner.seen[-1].content or ""
+    assert observation.startswith("Observation:") and "Paris" in observation
+    assert len(calls) == 1 and calls.last is not None and calls.last.citations[0].url == FRANCE
