@@ -26,6 +26,7 @@ from ._errors import (
 from ._messages import MessagesInput, WireMessage, merge_messages
 from ._request import ChatRequest, normalize_response_format, shape_request
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._sources import Research, Source, research_from_dict, research_to_dict, sources_from_basis
 from ._transport import AsyncChatStream, ChatStream, Transport, is_transient
 
 __all__ = [
@@ -53,7 +54,9 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Research",
     "ServerError",
+    "Source",
     "StreamAccumulator",
     "StreamError",
     "StreamPart",
@@ -65,6 +68,9 @@ __all__ = [
     "merge_messages",
     "normalize_response_format",
     "parse_basis",
+    "research_from_dict",
+    "research_to_dict",
     "shape_request",
+    "sources_from_basis",
     "unique_citations",
 ]

@@ -20,8 +20,16 @@ from typing import Any, overload
 
 import dspy  # type: ignore[import-untyped]
 
-from ..core import Citation, Completion, FieldBasis, unique_citations
-from ..core._sources import Research, Source, research_from_dict, research_to_dict
+from ..core import (
+    Citation,
+    Completion,
+    FieldBasis,
+    Research,
+    Source,
+    research_from_dict,
+    research_to_dict,
+    unique_citations,
+)
 
 __all__ = ["BasisCollector", "LMCall", "collect_basis", "research_of"]
 

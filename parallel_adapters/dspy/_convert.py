@@ -7,8 +7,15 @@ from typing import Any
 
 from dspy import lm15  # type: ignore[import-untyped]
 
-from ..core import ChatRequest, Citation, Completion, InputError, ParallelClient, WireMessage
-from ..core._sources import research_to_dict
+from ..core import (
+    ChatRequest,
+    Citation,
+    Completion,
+    InputError,
+    ParallelClient,
+    WireMessage,
+    research_to_dict,
+)
 
 __all__ = [
     "MODEL_PREFIX",

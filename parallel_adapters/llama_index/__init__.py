@@ -26,9 +26,10 @@ from ..core import (
     InputError,
     OutputParseError,
     ParallelError,
+    Research,
+    Source,
     StreamError,
 )
-from ..core._sources import Research, Source
 from ._basis_events import BasisCollector, LLMCall, collect_basis
 from ._llm import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUT, ParallelLLM
 from ._query_engine import ParallelWebQueryEngine, source_nodes_of

@@ -26,8 +26,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMChatStartEvent
 
-from ..core import Citation, FieldBasis, unique_citations
-from ..core._sources import Research, Source
+from ..core import Citation, FieldBasis, Research, Source, unique_citations
 from ._research import research_of
 
 __all__ = ["BasisCollector", "LLMCall", "collect_basis"]

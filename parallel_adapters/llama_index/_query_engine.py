@@ -16,7 +16,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from ..core._sources import Source
+from ..core import Source
 from ._llm import ParallelLLM
 from ._research import research_of
 

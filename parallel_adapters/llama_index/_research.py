@@ -17,8 +17,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 
-from ..core import Citation, Completion, FieldBasis
-from ..core._sources import Research, research_from_dict, research_to_dict
+from ..core import Citation, Completion, FieldBasis, Research, research_from_dict, research_to_dict
 
 __all__ = [
     "basis_of",
