@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import warnings
 from collections.abc import Mapping
@@ -156,6 +157,48 @@ def normalize_response_format(
     )
 
 
+def _surrogate_path(value: Any, path: str) -> str | None:
+    """Where the first string UTF-8 cannot encode sits in the body: messages[0].content."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = _surrogate_path(key, path or "a key") or _surrogate_path(item, where)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _surrogate_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _check_wire_body(body: dict[str, Any]) -> None:
+    """Fail now, with `InputError`, on a body the SDK could not serialize at send time.
+
+    The SDK encodes with `ensure_ascii=False, allow_nan=False` and then UTF-8, so a lone
+    surrogate (text decoded with `surrogateescape`, a split emoji pair) or a NaN in a
+    schema would otherwise surface as a bare UnicodeEncodeError/ValueError from inside
+    the retry loop. One extra dumps costs a few µs for a short prompt, ~50 ms for 10 MB.
+    """
+    try:
+        json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        where = _surrogate_path(body, "") or "the request"
+        raise InputError(
+            f"{where} holds a lone surrogate character, which cannot be sent as UTF-8 JSON; "
+            "fix the text's decoding (e.g. errors='replace')"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the request cannot be sent as JSON: {exc}") from None
+
+
 def shape_request(
     messages: MessagesInput,
     *,
@@ -193,4 +236,5 @@ def shape_request(
         body["previous_interaction_id"] = previous_interaction_id
     if extra_body:
         body.update(extra_body)
+    _check_wire_body(body)
     return ChatRequest(body=body, output_model=output_model)
