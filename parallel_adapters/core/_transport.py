@@ -13,6 +13,7 @@ than `max_retry_after` is surfaced instead of slept through.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -47,7 +48,48 @@ logger = logging.getLogger("parallel_adapters")
 CHAT_PATH = "/chat/completions"
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
-_ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI]
+
+
+class _LoopClient:
+    """An async client and the async generator that closes it when its loop shuts down.
+
+    `asyncio.run()` (and every runner that calls `loop.shutdown_asyncgens()`) closes the
+    live async generators of a loop before closing the loop; the closer's `finally`
+    then closes the client's connections on the loop that opened them. Without it, the
+    client outlived its loop: its pooled connections reference the loop, so the weak
+    key never died and each finished `asyncio.run()` left its sockets open.
+    """
+
+    def __init__(self, client: openai.AsyncOpenAI, forget: Callable[[], None]) -> None:
+        self.client = client
+        self._abandoned = False
+        self.closer = self._close_at_shutdown(forget)
+        # Run the generator to its `yield` now: that registers it with the running
+        # loop. It never awaits before yielding, so one send() does it synchronously.
+        with contextlib.suppress(StopIteration):
+            self.closer.asend(None).send(None)
+
+    async def _close_at_shutdown(self, forget: Callable[[], None]) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            forget()
+            if not self._abandoned:
+                await self.client.close()
+
+    def abandon(self) -> None:
+        """Finish the closer without awaiting: its loop is closed, nothing can run on it.
+
+        The client's sockets are closed by the garbage collector once it is unreferenced;
+        finishing the generator here keeps asyncio's finalizer from scheduling work on
+        the closed loop.
+        """
+        self._abandoned = True
+        with contextlib.suppress(StopIteration, RuntimeError):
+            self.closer.aclose().send(None)
+
+
+_ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
 
 
 def is_transient(error: ParallelError) -> bool:
@@ -130,11 +172,30 @@ class Transport:
 
     def _async_client(self) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
+        entry = self._async_clients.get(loop)
+        if entry is None:
+            self._forget_closed_loops()
             client = openai.AsyncOpenAI(**self._client_options())
-            self._async_clients[loop] = client
-        return client
+            entry = _LoopClient(client, lambda: self._forget_loop(loop, client))
+            with self._lock:
+                self._async_clients[loop] = entry
+        return entry.client
+
+    def _forget_loop(self, loop: asyncio.AbstractEventLoop, client: openai.AsyncOpenAI) -> None:
+        with self._lock:
+            entry = self._async_clients.get(loop)
+            if entry is not None and entry.client is client:
+                del self._async_clients[loop]
+
+    def _forget_closed_loops(self) -> None:
+        """Drop the clients of loops closed without `shutdown_asyncgens()` (a bare
+        `loop.close()`): nothing can be awaited on a dead loop, but once unreferenced
+        their sockets are closed by the garbage collector."""
+        with self._lock:
+            closed = [loop for loop in self._async_clients if loop.is_closed()]
+            stale = [self._async_clients.pop(loop) for loop in closed]
+        for entry in stale:
+            entry.abandon()
 
     def _request_limiter(self) -> RequestLimiter | None:
         rpm = self.config.requests_per_minute
@@ -164,15 +225,17 @@ class Transport:
             client, self._client = self._client, None
         if client is not None:
             client.close()
+        self._forget_closed_loops()
 
     async def aclose(self) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # pragma: no cover - only reachable from sync code
             return
-        client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.close()
+        with self._lock:
+            entry = self._async_clients.pop(loop, None)
+        if entry is not None:
+            await entry.closer.aclose()  # its `finally` closes the client
 
     # -- retries -------------------------------------------------------------------------
 
