@@ -5,6 +5,7 @@ It imports no framework; each adapter translates between its framework and this.
 
 from ._basis import Citation, FieldBasis, parse_basis, unique_citations
 from ._client import ParallelClient
+from ._collector import CallCollector, ResearchFields
 from ._config import DEFAULT_BASE_URL, DEFAULT_MODEL, MODEL_TIMEOUTS, ParallelConfig
 from ._errors import (
     APIConnectionError,
@@ -38,6 +39,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncChatStream",
     "AuthenticationError",
+    "CallCollector",
     "ChatRequest",
     "ChatStream",
     "Citation",
@@ -55,6 +57,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Research",
+    "ResearchFields",
     "ServerError",
     "Source",
     "StreamAccumulator",

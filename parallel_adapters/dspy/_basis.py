@@ -12,23 +12,20 @@ live request.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
 from ..core import (
-    Citation,
+    CallCollector,
     Completion,
-    FieldBasis,
     Research,
-    Source,
+    ResearchFields,
     research_from_dict,
     research_to_dict,
-    unique_citations,
 )
 
 __all__ = ["BasisCollector", "LMCall", "collect_basis", "research_of"]
@@ -37,86 +34,16 @@ _SETTING = "parallel_adapters_basis_collectors"
 
 
 @dataclass(frozen=True)
-class LMCall:
+class LMCall(ResearchFields):
     """One finished `ParallelLM` call: its answer and the research behind it."""
 
     model: str
     text: str
     research: Research
 
-    @property
-    def basis(self) -> list[FieldBasis]:
-        return self.research.basis
 
-    @property
-    def citations(self) -> list[Citation]:
-        """Cited sources across all fields, one per URL."""
-        return self.research.citations
-
-    @property
-    def interaction_id(self) -> str | None:
-        return self.research.interaction_id
-
-    @property
-    def sources(self) -> list[Source]:
-        """One source per (field, page), with that field's confidence and reasoning."""
-        return self.research.sources
-
-
-class BasisCollector(Sequence[LMCall]):
+class BasisCollector(CallCollector[LMCall]):
     """The calls recorded inside one `collect_basis()` block, in completion order."""
-
-    def __init__(self) -> None:
-        self._calls: list[LMCall] = []
-        self._lock = threading.Lock()
-
-    def add(self, call: LMCall) -> None:
-        with self._lock:
-            self._calls.append(call)
-
-    @overload
-    def __getitem__(self, index: int) -> LMCall: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[LMCall]: ...
-
-    def __getitem__(self, index: int | slice) -> LMCall | list[LMCall]:
-        with self._lock:
-            return self._calls[index]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._calls)
-
-    def __iter__(self) -> Iterator[LMCall]:
-        return iter(self.calls)
-
-    def __repr__(self) -> str:
-        return f"BasisCollector(calls={len(self)})"
-
-    @property
-    def calls(self) -> list[LMCall]:
-        with self._lock:
-            return list(self._calls)
-
-    @property
-    def last(self) -> LMCall | None:
-        with self._lock:
-            return self._calls[-1] if self._calls else None
-
-    @property
-    def basis(self) -> list[FieldBasis]:
-        """Every field basis of every call, in call order."""
-        return [item for call in self for item in call.basis]
-
-    @property
-    def citations(self) -> list[Citation]:
-        """Cited sources across all calls, one per URL, first-seen order."""
-        return unique_citations(self.basis)
-
-    @property
-    def sources(self) -> list[Source]:
-        return [source for call in self for source in call.sources]
 
 
 @contextmanager

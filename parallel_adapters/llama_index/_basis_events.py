@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
@@ -26,7 +25,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.exception import ExceptionEvent
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMChatStartEvent
 
-from ..core import Citation, FieldBasis, Research, Source, unique_citations
+from ..core import CallCollector, Research, ResearchFields
 from ._research import research_of
 
 __all__ = ["BasisCollector", "LLMCall", "collect_basis"]
@@ -36,7 +35,7 @@ _MAX_PENDING = 4096
 
 
 @dataclass(frozen=True)
-class LLMCall:
+class LLMCall(ResearchFields):
     """One finished `ParallelLLM` chat call: what was asked, answered and cited."""
 
     messages: list[ChatMessage]
@@ -52,24 +51,8 @@ class LLMCall:
         model = self.response.additional_kwargs.get("model")
         return model if isinstance(model, str) else None
 
-    @property
-    def basis(self) -> list[FieldBasis]:
-        return self.research.basis
 
-    @property
-    def citations(self) -> list[Citation]:
-        return self.research.citations
-
-    @property
-    def interaction_id(self) -> str | None:
-        return self.research.interaction_id
-
-    @property
-    def sources(self) -> list[Source]:
-        return self.research.sources
-
-
-class BasisCollector(Sequence[LLMCall]):
+class BasisCollector(CallCollector[LLMCall]):
     """The `ParallelLLM` calls started inside a `collect_basis()` block, in finishing order.
 
     A streamed call is added when its stream has been read to the end, even if that
@@ -77,58 +60,8 @@ class BasisCollector(Sequence[LLMCall]):
     """
 
     def __init__(self) -> None:
-        self._calls: list[LLMCall] = []
-        self._lock = threading.Lock()
+        super().__init__()
         self._token: Token[tuple[BasisCollector, ...]] | None = None
-
-    def __repr__(self) -> str:
-        return f"BasisCollector(calls={len(self)})"
-
-    @overload
-    def __getitem__(self, index: int) -> LLMCall: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[LLMCall]: ...
-
-    def __getitem__(self, index: int | slice) -> LLMCall | list[LLMCall]:
-        with self._lock:
-            return self._calls[index]
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._calls)
-
-    def __iter__(self) -> Iterator[LLMCall]:
-        with self._lock:
-            return iter(list(self._calls))
-
-    @property
-    def calls(self) -> list[LLMCall]:
-        with self._lock:
-            return list(self._calls)
-
-    @property
-    def last(self) -> LLMCall | None:
-        with self._lock:
-            return self._calls[-1] if self._calls else None
-
-    @property
-    def basis(self) -> list[FieldBasis]:
-        """Every call's basis, in call order."""
-        return [b for call in self for b in call.basis]
-
-    @property
-    def citations(self) -> list[Citation]:
-        """Citations across all calls, one per URL, excerpts merged."""
-        return unique_citations(self.basis)
-
-    @property
-    def sources(self) -> list[Source]:
-        return [s for call in self for s in call.sources]
-
-    def _add(self, call: LLMCall) -> None:
-        with self._lock:
-            self._calls.append(call)
 
     def __enter__(self) -> BasisCollector:
         if self._token is not None:
@@ -200,7 +133,7 @@ class _BasisRouter(BaseEventHandler):
                     research=research_of(response),
                 )
                 for collector in collectors:
-                    collector._add(call)
+                    collector.add(call)
         elif isinstance(event, ExceptionEvent):
             self._take(event.span_id)
 
