@@ -21,6 +21,11 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
   basis (citations with url/title/excerpts, reasoning, confidence) for lite/base/core.
 - Answers are extracted from a bundled offline corpus by BM25, deterministic per request;
   `response_format` json_schema/json_object are honoured (one basis entry per field).
+- Framework prompts are followed like a research model follows them: DSPy's ChatAdapter
+  gets its `[[ ## field ## ]]` sections back (typed fields typed, one basis entry per
+  field) and retrieval uses the input fields' values; LlamaIndex's QA/refine/context
+  templates are answered from their `Query:` and the supplied context, whose passages are
+  not cited (no web address; the basis reasoning says the answer came from the context).
 - `profile="documented"` (blank id/object/model, null finish_reason, no usage: what the
   compatibility table promises) or `"openai"` (every standard field filled).
 - `latency="fast"` (no waiting), `"realistic"` (documented times to first token) or a

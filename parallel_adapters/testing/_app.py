@@ -23,6 +23,7 @@ Other paths get FastAPI's `{"detail": "Not Found"}` (404) and other methods 405.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
@@ -35,9 +36,10 @@ from . import _wire
 from ._answers import MODELS, AnswerEngine
 from ._corpus import CorpusPage
 from ._faults import FAULT_HEADER, STREAM_ONLY, Fault, FaultQueue
-from ._interactions import Interactions, interaction_id_for, question_of, request_digest
+from ._interactions import Interactions, interaction_id_for, request_digest
 from ._latency import LatencyModel, LatencyPreset
 from ._log import RequestLog, RequestLogEntry
+from ._prompts import parse_prompt
 from ._ratelimit import (
     RATE_LIMIT_MESSAGE,
     RateLimit,
@@ -382,14 +384,17 @@ class EmulatorApp:
     async def _answer(self, exchange: _Exchange, request: ChatRequest, fault: Fault | None) -> None:
         digest = request_digest(request.canonical())
         interaction_id = interaction_id_for(digest)
+        prompt = parse_prompt(request.messages)
         questions = (
             *self.interactions.context(request.previous_interaction_id),
-            question_of(request.messages),
+            prompt.query,
         )
         self.interactions.remember(interaction_id, questions)
         try:
             answer = self._engine.answer(
-                request.model, " ".join(questions), request.response_format
+                request.model,
+                dataclasses.replace(prompt, query=" ".join(questions)),
+                request.response_format,
             )
         except SchemaError as error:
             # The request model accepts any object as a schema; one that no value can

@@ -2,6 +2,12 @@
 
 Both plain-text and structured answers are built from one `Evidence`, so every emulated
 answer can be traced to cited sentences and its confidence follows the retrieval score.
+
+Context supplied in the prompt (a LlamaIndex QA template's context block, a DSPy `context`
+input) is candidate evidence too. Its chunks become pages with `local://context/<n>` URLs
+(n counts chunks from 1 in prompt order) and are searched first: the templates tell the model
+to answer from that context, so the web corpus is used only when the context does not answer
+the query. Local pages are never cited (see `_answers`).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ._corpus import CorpusPage
+from ._corpus import CorpusPage, split_sentences
 from ._retrieval import BM25Index, Passage, tokenize
 
 Confidence = Literal["high", "medium", "low"]
@@ -29,6 +35,7 @@ _RELATIVE_CUTOFF = 0.6
 # Below this share of the question's (idf-weighted) terms, the best passage is judged not to
 # answer the question at all and the emulator says it could not find anything.
 _MIN_COVERAGE = 0.5
+LOCAL_URL_PREFIX = "local://context/"
 _HIGH = 0.85
 _MEDIUM = 0.65
 
@@ -70,16 +77,56 @@ class Evidence:
             )
         titles = "; ".join(f'"{page.title}"' for page, _ in self.pages())
         count = len(self.passages)
-        return (
+        reasoning = (
             f"Extracted {count} sentence{'s' if count > 1 else ''} from {titles}, the passages "
             f"that best match the question's key terms ({terms}); they cover "
             f"{round(self.coverage * 100)}% of the weighted terms, hence {self.confidence} "
             "confidence."
         )
+        if self.local:
+            reasoning += (
+                " They come from the context supplied with the question, which has no web "
+                "address, so they are not listed as citations."
+            )
+        return reasoning
+
+    @property
+    def local(self) -> bool:
+        """True if the answer comes from context supplied in the prompt."""
+        return any(is_local(p.page) for p in self.passages)
 
 
-def gather_evidence(index: BM25Index, question: str, model: str) -> Evidence:
-    """Retrieve and select the passages that answer `question` for `model`."""
+def is_local(page: CorpusPage) -> bool:
+    return page.url.startswith(LOCAL_URL_PREFIX)
+
+
+def local_pages(chunks: Sequence[str]) -> tuple[CorpusPage, ...]:
+    """The prompt's context chunks as pages (numbered from 1 in prompt order)."""
+    return tuple(
+        CorpusPage(url=f"{LOCAL_URL_PREFIX}{n}", title=f"context passage {n}", text=chunk)
+        for n, chunk in enumerate(chunks, 1)
+        if split_sentences(chunk)
+    )
+
+
+def gather_evidence(
+    index: BM25Index, question: str, model: str, context: Sequence[str] = ()
+) -> Evidence:
+    """Retrieve and select the passages that answer `question` for `model`.
+
+    With `context` (chunks supplied in the prompt), those are searched first and answer if
+    they can; the web corpus otherwise.
+    """
+    pages = local_pages(context)
+    if pages:
+        # The chunk's label is not its content: titles stay out of the local index.
+        local = _gather(BM25Index(pages, index_titles=False), question, model)
+        if local.found:
+            return local
+    return _gather(index, question, model)
+
+
+def _gather(index: BM25Index, question: str, model: str) -> Evidence:
     terms = tokenize(question)
     unique_terms = tuple(dict.fromkeys(terms))
     budget = _PASSAGES_PER_MODEL.get(model, 2)

@@ -13,9 +13,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-
-from ._validation import Message
 
 _CONTEXT_TURNS = 3  # how many earlier questions a follow-up carries along
 
@@ -26,14 +23,6 @@ def request_digest(canonical: str) -> str:
 
 def interaction_id_for(digest: str) -> str:
     return f"int_{digest[:32]}"
-
-
-def question_of(messages: Sequence[Message]) -> str:
-    """What to research: the last user message (system prompts are instructions, not topics)."""
-    for message in reversed(messages):
-        if message.role == "user":
-            return message.content
-    return ""
 
 
 class Interactions:

@@ -87,7 +87,7 @@ class Hit:
 class BM25Index:
     """Built once per emulator; searches are read-only, so it is safe to share."""
 
-    def __init__(self, pages: Sequence[CorpusPage]) -> None:
+    def __init__(self, pages: Sequence[CorpusPage], index_titles: bool = True) -> None:
         self.passages: list[Passage] = []
         self._terms: list[frozenset[str]] = []
         lengths: list[int] = []
@@ -95,7 +95,8 @@ class BM25Index:
         for page, position, sentence in all_sentences(pages):
             # The title is part of every passage of its page: "capital of France" must find
             # "Its capital is Paris." on the page titled France.
-            counts = Counter(tokenize(sentence) + tokenize(page.title))
+            title = tokenize(page.title) if index_titles else []
+            counts = Counter(tokenize(sentence) + title)
             index = len(self.passages)
             self.passages.append(Passage(page, position, sentence))
             self._terms.append(frozenset(counts))
