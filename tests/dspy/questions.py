@@ -1,8 +1,9 @@
 # ruff: noqa: E501
 """Questions the emulator answers with sources, phrased close to its corpus.
 
-The emulator retrieves from the whole last user message, DSPy's field markers and
-format instructions included, so questions need enough topical words to stay grounded.
+The emulator retrieves on the input fields' values (not DSPy's field markers and format
+instructions), like a research model following the prompt; these questions match its
+corpus closely, so every answer is grounded.
 """
 
 QUESTION = "How does the DSPy chat adapter render each output field after a marker line?"

@@ -96,6 +96,33 @@ def test_streamify_yields_token_chunks_then_the_prediction(
         assert usage == {}
 
 
+@pytest.mark.parametrize("profile", ["documented", "openai"])
+def test_streamify_with_chat_adapter_yields_token_chunks_in_one_request(
+    make_lm: Callable[..., ParallelLM], http_requests: Callable[[], int]
+) -> None:
+    lm = make_lm("base")
+    streaming = dspy.streamify(
+        dspy.ChainOfThought("question -> answer"),
+        stream_listeners=[StreamListener(signature_field_name="answer")],
+        is_async_program=False,
+    )
+    with dspy.context(lm=lm, adapter=dspy.ChatAdapter()), collect_basis() as calls:
+        values = asyncio.run(_stream(streaming, question=STREAM_QUESTION))
+
+    chunks = [v for v in values if isinstance(v, StreamResponse)]
+    assert len(chunks) > 1, "real tokens, not one whole-answer chunk"
+    assert all(c.signature_field_name == "answer" for c in chunks)
+    prediction = values[-1]
+    assert isinstance(prediction, dspy.Prediction)
+    # ChatAdapter's listener streams the section's text, markers excluded.
+    assert "".join(c.chunk for c in chunks).strip() == prediction.answer
+    assert prediction.reasoning
+    assert http_requests() == 1, "the sections parse: no JSONAdapter fallback"
+    research = research_of(lm.history[-1]["response"])
+    assert [b.field for b in research.basis] == ["reasoning", "answer"]
+    assert research.citations and calls[0].citations == research.citations
+
+
 def test_stream_broken_midway_raises_with_partial_text_and_no_retry(
     make_lm: Callable[..., ParallelLM], http_requests: Callable[[], int]
 ) -> None:

@@ -74,7 +74,7 @@ def test_model_prefix_is_unique_and_sent_without_it(
 @pytest.mark.parametrize("profile", ["documented", "openai"])
 @pytest.mark.parametrize("module", ["Predict", "ChainOfThought"])
 def test_modules_with_chat_adapter(
-    make_lm: Callable[..., ParallelLM], module: str, vcr: Any
+    make_lm: Callable[..., ParallelLM], module: str, vcr: Any, http_requests: Callable[[], int]
 ) -> None:
     lm = make_lm("base")
     program = getattr(dspy, module)("question -> answer")
@@ -87,11 +87,19 @@ def test_modules_with_chat_adapter(
     assert "response_format" not in first
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     assert "[[ ## answer ## ]]" in first["messages"][0]["content"]
-    # The emulator, like a research model, answers in prose rather than in ChatAdapter's
-    # field markers; DSPy then retries once with JSONAdapter, which our schema support serves.
-    if len(lm.history) == 2:
-        assert _body(vcr, 1)["response_format"]["type"] == "json_schema"
-    assert research_of(lm.history[-1]["response"]).citations
+    # The answer comes in ChatAdapter's sections, so it parses on the first call: exactly
+    # one request, no JSONAdapter fallback.
+    assert len(lm.history) == 1
+    assert http_requests() == 1
+    research = research_of(lm.history[-1]["response"])
+    # One basis entry per output field, each grounded in the cited pages.
+    predictor = program.predict if module == "ChainOfThought" else program
+    assert [b.field for b in research.basis] == list(predictor.signature.output_fields)
+    assert all(b.citations for b in research.basis)
+    excerpts = [e for c in research.citations for e in c.excerpts]
+    assert prediction.answer == " ".join(excerpts)
+    if module == "ChainOfThought":
+        assert all(f'"{c.title}"' in prediction.reasoning for c in research.citations)
 
 
 @pytest.mark.parametrize("profile", ["documented", "openai"])

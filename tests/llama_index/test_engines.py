@@ -36,10 +36,15 @@ DOCUMENTS = [
     "Its capital is Paris, on the river Seine.",
     "France uses the euro.",
 ]
-# The emulator answers from the whole last user message; LlamaIndex's default QA template
-# wraps the question in instructions it cannot ground (a real model can), so the answer
-# tests use a short template. test_default_prompts_reach_the_wire covers the default.
+# A custom template (context, then the bare question): the emulator answers it from the web
+# corpus like any plain question. The default QA template is covered by
+# test_default_prompts_reach_the_wire and test_default_qa_template_answers_from_the_documents.
 QA = PromptTemplate("{context_str}\n\n{query_str}")
+# Facts no web page of the emulator's corpus holds: an answer with them comes from the index.
+LOCAL_DOCUMENTS = [
+    "The Zorblax reactor was commissioned in 1987 by Helga Varn.",
+    "Its coolant is liquid sodium, pumped through twelve loops.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +101,28 @@ def test_default_prompts_reach_the_wire(
     assert "Context information is below." in body["messages"][1]["content"]
     _assert_retrieved_context_sent(body)
     assert len(calls) == 1 and calls.last is not None and calls.last.text == str(response)
+    # The model follows the template: it answers the Query from the supplied context.
+    assert "Paris" in str(response)
+    sent = body["messages"][1]["content"]
+    assert all(sentence in sent for sentence in str(response).split(". ") if sentence)
+    [entry] = calls.last.basis
+    assert entry.citations == [], "context from the index is not cited as a web page"
+    assert "context supplied" in (entry.reasoning or "")
+
+
+def test_default_qa_template_answers_from_the_documents(wire: Wire, llm: ParallelLLM) -> None:
+    splitter = SentenceSplitter(id_func=lambda i, doc: f"{doc.id_}-node-{i}")
+    local = VectorStoreIndex.from_documents(
+        [Document(text=text, id_=f"local-{n}") for n, text in enumerate(LOCAL_DOCUMENTS)],
+        embed_model=MockEmbedding(embed_dim=8),
+        transformations=[splitter],
+    )
+    with collect_basis() as calls:
+        response = local.as_query_engine(llm=llm).query("Who commissioned the Zorblax reactor?")
+    assert str(response) == LOCAL_DOCUMENTS[0]
+    assert len(wire()) == 1, "one request: the compact synthesizer's text-QA call"
+    assert calls.last is not None and calls.last.citations == []
+    assert calls.last.basis[0].confidence == "high"
 
 
 @pytest.mark.parametrize("profile", ["documented", "openai"])
