@@ -1,4 +1,4 @@
-"""`parallel-adapters`: ask a question from the shell, or run the local emulator."""
+"""`parallel-adapters`: ask a question from the shell, run the demo or the local emulator."""
 
 from __future__ import annotations
 
@@ -34,6 +34,19 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--offline", action="store_true", help="answer from the embedded local emulator"
     )
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the kit end to end: offline on the local emulator unless --live",
+        description="complete(), streaming, LlamaIndex and DSPy end to end. Offline (the "
+        "embedded emulator, no key needed) by default; --live uses the real API.",
+    )
+    where = demo.add_mutually_exclusive_group()
+    where.add_argument(
+        "--offline", action="store_true", help="the embedded local emulator (the default)"
+    )
+    where.add_argument("--live", action="store_true", help="the real API (needs PARALLEL_API_KEY)")
+    demo.add_argument("--model", default=None, help="speed, lite, base (default) or core")
 
     emulator = commands.add_parser(
         "emulator", help="run the local Parallel emulator", add_help=False
@@ -116,6 +129,16 @@ def _ask(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from ._demo import DemoError, run_demo
+
+    try:
+        return run_demo(out, live=args.live, model=args.model)
+    except DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "emulator":
@@ -132,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .core import InputError, MissingAPIKeyError, ParallelError
 
     try:
+        if args.command == "demo":
+            return _demo(args, sys.stdout)
         return _ask(args, sys.stdout)
     except (InputError, MissingAPIKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
