@@ -69,15 +69,15 @@ def chat_requests(emulator: testing.ParallelEmulator) -> int:
 
 
 @pytest.fixture(scope="session")
-def _reliability_emulator() -> Iterator[testing.ParallelEmulator]:
+def reliability_emulator() -> Iterator[testing.ParallelEmulator]:
     with testing.ParallelEmulator(api_key=SENTINEL_KEY) as emulator:
         yield emulator
 
 
 @pytest.fixture
-def emulator(_reliability_emulator: testing.ParallelEmulator) -> Iterator[testing.ParallelEmulator]:
+def emulator(reliability_emulator: testing.ParallelEmulator) -> Iterator[testing.ParallelEmulator]:
     """The suite's emulator, reset; its chat requests are added to the figures."""
-    emu = _reliability_emulator
+    emu = reliability_emulator
     emu.reset()
     emu.profile = "documented"
     emu.latency = "fast"

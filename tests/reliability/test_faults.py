@@ -171,7 +171,7 @@ def _call(
 
 
 @pytest.fixture(scope="module")
-def fd_baseline(_reliability_emulator: testing.ParallelEmulator) -> int:
+def fd_baseline(reliability_emulator: testing.ParallelEmulator) -> int:
     """Open fds with the emulator up and both frameworks imported (no disk cache)."""
     import dspy
 
