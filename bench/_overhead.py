@@ -1,0 +1,92 @@
+"""Scenario 1: milliseconds per non-streaming call at zero server latency."""
+
+from __future__ import annotations
+
+import gc
+import statistics
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+from bench._contenders import OVERHEAD, SyncCall
+from bench._emulator import EmulatorProcess
+from bench._profile import profile_calls
+from bench._settings import Settings
+from bench._sockets import SocketLog
+from bench._timing import Stats, paired, rotations
+
+
+def _split(calls: dict[str, SyncCall], count: int) -> dict[str, dict[str, float]]:
+    """Median ms per call of the client's own time and the server's, per contender."""
+    log = SocketLog()
+    out: dict[str, dict[str, float]] = {}
+    with log.installed():
+        for key, call in calls.items():
+            client: list[float] = []
+            server: list[float] = []
+            for _ in range(count):
+                log.clear()
+                start = perf_counter()
+                call()
+                total = (perf_counter() - start) * 1000
+                waited = log.server_ms(start)
+                if waited is not None:
+                    server.append(waited)
+                    client.append(total - waited)
+            if client:
+                out[key] = {
+                    "client_ms": statistics.median(client),
+                    "server_ms": statistics.median(server),
+                }
+    return out
+
+
+def run(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, Any]:
+    with EmulatorProcess() as endpoint:
+        calls: dict[str, SyncCall] = {}
+        for contender in OVERHEAD:
+            calls[contender.key] = contender.build(endpoint)
+            for _ in range(settings.overhead_warmup):
+                calls[contender.key]()
+        per_call: dict[str, list[float]] = {key: [] for key in calls}
+        for repeat, key in rotations(list(calls), settings.overhead_repeats):
+            call = calls[key]
+            gc.collect()
+            start = perf_counter()
+            for _ in range(settings.overhead_calls):
+                call()
+            per_call[key].append((perf_counter() - start) * 1000 / settings.overhead_calls)
+            if key == next(iter(calls)):
+                log(f"  repeat {repeat + 1}/{settings.overhead_repeats}")
+        log("  socket timings")
+        split = _split(calls, settings.overhead_calls)
+        profiles: dict[str, Any] = {}
+        for contender in OVERHEAD:
+            log(f"  profiling {contender.key}")
+            dump = profiles_dir / f"overhead-{contender.key}.txt" if profiles_dir else None
+            profiles[contender.key] = profile_calls(
+                calls[contender.key], settings.profile_calls, dump
+            )
+    floor = per_call[OVERHEAD[0].key]
+    rows = []
+    for contender in OVERHEAD:
+        values = per_call[contender.key]
+        rows.append(
+            {
+                "key": contender.key,
+                "label": contender.label,
+                "kind": contender.kind,
+                "ms_per_call": Stats.of(values).as_dict(),
+                "ratio_to_floor": paired(values, floor, ratio=True).as_dict(),
+                "profile": profiles[contender.key],
+                "socket_split": split.get(contender.key),
+            }
+        )
+    return {
+        "title": "Per-call overhead, non-streaming, zero server latency",
+        "server": {"ttft_s": 0.0, "chunk_interval_s": 0.0},
+        "repeats": settings.overhead_repeats,
+        "calls_per_repeat": settings.overhead_calls,
+        "warmup_calls": settings.overhead_warmup,
+        "contenders": rows,
+    }

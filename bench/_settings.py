@@ -1,0 +1,56 @@
+"""How much each scenario measures: the full run and the `--quick` smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    # 1. per-call overhead: `repeats` rounds, each timing `calls` calls per contender
+    overhead_repeats: int = 7
+    overhead_calls: int = 200
+    overhead_warmup: int = 30
+    profile_calls: int = 300
+    # 2. time to first token (emulator: ttft, then chunk_interval between chunks)
+    ttft_seconds: float = 0.100
+    chunk_interval: float = 0.005
+    ttft_repeats: int = 7
+    ttft_calls: int = 5
+    ttft_warmup: int = 2
+    # 3. async throughput
+    throughput_requests: int = 1000
+    throughput_concurrency: int = 64
+    throughput_latency: float = 0.020
+    # Also measured with fewer in flight, where httpcore's pool costs less (0: skip).
+    throughput_low_concurrency: int = 8
+    throughput_low_requests: int = 500
+    throughput_repeats: int = 4
+    # 4. rate-limit adherence: the server allows `limit` per `window` seconds
+    ratelimit_requests: int = 120
+    ratelimit_limit: int = 20
+    ratelimit_window: float = 2.0
+    ratelimit_concurrency: int = 8
+    # 5. import time and memory
+    import_repeats: int = 7
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FULL = Settings()
+QUICK = Settings(
+    overhead_repeats=3,
+    overhead_calls=30,
+    overhead_warmup=5,
+    profile_calls=30,
+    ttft_repeats=3,
+    ttft_calls=2,
+    ttft_warmup=1,
+    throughput_requests=200,
+    throughput_low_requests=100,
+    throughput_repeats=2,
+    ratelimit_requests=40,
+    import_repeats=2,
+)

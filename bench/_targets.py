@@ -1,0 +1,141 @@
+"""The issue's targets, judged on medians."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _row(results: dict[str, Any], scenario: str, key: str) -> dict[str, Any] | None:
+    data = results.get(scenario)
+    if not data:
+        return None
+    rows = data.get("contenders") or data.get("imports") or []
+    return next((r for r in rows if r["key"] == key), None)
+
+
+def _range(stats: dict[str, Any], fmt: str) -> str:
+    return f"{stats['median']:{fmt}} ({stats['min']:{fmt}}–{stats['max']:{fmt}})"
+
+
+def _target(
+    name: str,
+    measured: str,
+    passed: bool,
+    note: str = "",
+    *,
+    scenario: str,
+    key: str,
+) -> dict[str, Any]:
+    return {
+        "target": name,
+        "measured": measured,
+        "status": "PASS" if passed else "MISS",
+        "note": note,
+        "scenario": scenario,
+        "key": key,
+    }
+
+
+def _ratio_target(
+    results: dict[str, Any], key: str, name: str, limit: float, peer: str | None, peer_note: str
+) -> dict[str, Any] | None:
+    row = _row(results, "overhead", key)
+    if row is None:
+        return None
+    ratio = row["ratio_to_floor"]
+    note = ""
+    if peer is not None and (peer_row := _row(results, "overhead", peer)) is not None:
+        note = f"{peer_note}: {_range(peer_row['ratio_to_floor'], '.2f')}x"
+    return _target(
+        name,
+        f"{_range(ratio, '.2f')}x",
+        ratio["median"] <= limit,
+        note,
+        scenario="overhead",
+        key=key,
+    )
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    targets: list[dict[str, Any] | None] = [
+        _ratio_target(results, "complete", "`complete()` <= 1.05x the floor", 1.05, None, ""),
+        _ratio_target(
+            results,
+            "parallel_llm",
+            "`ParallelLLM.chat` <= 1.10x the floor",
+            1.10,
+            "openai_like",
+            "peer `OpenAILike.chat`",
+        ),
+        _ratio_target(
+            results,
+            "parallel_lm",
+            "`dspy.Predict` on `ParallelLM` <= 1.30x the floor",
+            1.30,
+            "dspy_lm",
+            "peer `dspy.Predict` on `dspy.LM`",
+        ),
+    ]
+    ttft = results.get("ttft")
+    if ttft:
+        for row in ttft["contenders"]:
+            if row["kind"] != "kit":
+                continue
+            added = row["added_ms"]
+            targets.append(
+                _target(
+                    f"Time to first token added by {row['label']} <= 2 ms",
+                    f"{_range(added, '+.2f')} ms",
+                    added["median"] <= 2.0,
+                    scenario="ttft",
+                    key=row["key"],
+                )
+            )
+    throughput = results.get("throughput")
+    if throughput:
+        for row in throughput["contenders"]:
+            if row["kind"] != "kit":
+                continue
+            share = {k: v * 100 for k, v in row["ratio_to_floor"].items() if k != "values"}
+            targets.append(
+                _target(
+                    f"Async throughput of {row['label']} >= 95% of raw `AsyncOpenAI`",
+                    f"{_range(share, '.1f')}%",
+                    share["median"] >= 95.0,
+                    scenario="throughput",
+                    key=row["key"],
+                )
+            )
+    ratelimit = results.get("ratelimit")
+    if ratelimit:
+        for run in ratelimit["runs"]:
+            targets.append(
+                _target(
+                    f"At the limit with {run['label']}: zero 429s and achieved rate >= 97%",
+                    f"{run['status_429']} x 429, {run['achieved_pct_of_limit']:.1f}%",
+                    run["status_429"] == 0 and run["achieved_pct_of_limit"] >= 97.0,
+                    scenario="ratelimit",
+                    key=run["key"],
+                )
+            )
+    ours, openai = _row(results, "imports", "parallel_adapters"), _row(results, "imports", "openai")
+    if ours is not None and openai is not None:
+        mine, theirs = ours["wall_ms"]["median"], openai["wall_ms"]["median"]
+        core = _row(results, "imports", "parallel_adapters.core")
+        note = f"`import openai`: {theirs:.0f} ms"
+        if core is not None:
+            note += (
+                f"; `from parallel_adapters import complete` (loads the core and openai): "
+                f"{core['wall_ms']['median']:.0f} ms"
+            )
+        targets.append(
+            _target(
+                "`import parallel_adapters` <= `import openai` + 50 ms",
+                f"{mine:.0f} ms",
+                mine <= theirs + 50.0,
+                note,
+                scenario="imports",
+                key="parallel_adapters",
+            )
+        )
+    return [t for t in targets if t is not None]
