@@ -330,6 +330,29 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
             )
             + "."
         ]
+    if scenario == "ttft":
+        rows = results["ttft"]["contenders"]
+        row = next(r for r in rows if r["key"] == target["key"])
+        peers = {"parallel_llm": "openai_like", "parallel_lm": "dspy_lm"}
+        compared = [("floor", rows[0])]
+        compared += [("peer", r) for r in rows if r["key"] == peers.get(row["key"])]
+        if not row.get("socket_split") or not all(r.get("socket_split") for _, r in compared):
+            return []
+
+        def shares(split: dict[str, float]) -> str:
+            return (
+                f"{split['before_send_ms']:.2f} ms before the send, "
+                f"{split['server_headers_ms']:.2f} ms server to headers, "
+                f"{split['after_receive_ms']:.2f} ms after the first chunk"
+            )
+
+        lines = [f"  This contender: {shares(row['socket_split'])}."]
+        lines += [f"  The {name}: {shares(r['socket_split'])}." for name, r in compared]
+        lines.append(
+            "  The rest of the difference lies outside the client (the server's wait and the "
+            "loopback); its spread shows in the min–max."
+        )
+        return lines
     if scenario == "ratelimit":
         data = results["ratelimit"]
         run = next(r for r in data["runs"] if r["key"] == target["key"])
@@ -405,6 +428,19 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
     )
     if results.get("load_note"):
         lines += [results["load_note"], ""]
+    samples = [results["load_before"], results["load_after"]]
+    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports"):
+        if data := results.get(key):
+            samples += [data.get("load_before") or [], data.get("load_after") or []]
+    busy = max((sample[0] for sample in samples if sample), default=0.0)
+    cpus = machine["logical_cpus"] or 1
+    if busy > 0.5 * cpus:
+        lines += [
+            f"**The machine was shared during this run** (1-minute load average up to {busy:g} "
+            f"on {cpus} CPUs, beside the bench's own client and server processes): expect wide "
+            "ranges, and read the paired ratios rather than absolute times.",
+            "",
+        ]
     lines += [
         "## Method",
         "",

@@ -43,9 +43,14 @@ def _ratio_target(
     if row is None:
         return None
     ratio = row["ratio_to_floor"]
-    note = ""
+    notes = []
+    floor = results["overhead"]["contenders"][0].get("socket_split")
+    if floor and row.get("socket_split"):
+        client = row["socket_split"]["client_ms"] / floor["client_ms"]
+        notes.append(f"client's own time: {client:.2f}x the floor's")
     if peer is not None and (peer_row := _row(results, "overhead", peer)) is not None:
-        note = f"{peer_note}: {_range(peer_row['ratio_to_floor'], '.2f')}x"
+        notes.append(f"{peer_note}: {_range(peer_row['ratio_to_floor'], '.2f')}x")
+    note = "; ".join(notes)
     return _target(
         name,
         f"{_range(ratio, '.2f')}x",
@@ -54,6 +59,24 @@ def _ratio_target(
         scenario="overhead",
         key=key,
     )
+
+
+def _client_ms(row: dict[str, Any]) -> float | None:
+    split = row.get("socket_split")
+    return None if not split else split["before_send_ms"] + split["after_receive_ms"]
+
+
+def _ttft_note(rows: list[dict[str, Any]], row: dict[str, Any]) -> str:
+    """The client's own share of the added time, and the same framework's peer."""
+    notes = []
+    mine, floor = _client_ms(row), _client_ms(rows[0])
+    if mine is not None and floor is not None:
+        notes.append(f"client's own time vs floor: {mine - floor:+.2f} ms")
+    peers = {"parallel_llm": "openai_like", "parallel_lm": "dspy_lm"}
+    peer = next((r for r in rows if r["key"] == peers.get(row["key"])), None)
+    if peer is not None:
+        notes.append(f"peer {peer['label']}: {_range(peer['added_ms'], '+.2f')} ms")
+    return "; ".join(notes)
 
 
 def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,7 +101,8 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     ttft = results.get("ttft")
     if ttft:
-        for row in ttft["contenders"]:
+        rows = ttft["contenders"]
+        for row in rows:
             if row["kind"] != "kit":
                 continue
             added = row["added_ms"]
@@ -87,21 +111,32 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     f"Time to first token added by {row['label']} <= 2 ms",
                     f"{_range(added, '+.2f')} ms",
                     added["median"] <= 2.0,
+                    _ttft_note(rows, row),
                     scenario="ttft",
                     key=row["key"],
                 )
             )
     throughput = results.get("throughput")
     if throughput:
+        low = throughput.get("low_concurrency")
         for row in throughput["contenders"]:
             if row["kind"] != "kit":
                 continue
             share = {k: v * 100 for k, v in row["ratio_to_floor"].items() if k != "values"}
+            note = ""
+            if low:
+                other = next(r for r in low["contenders"] if r["key"] == row["key"])
+                low_share = {
+                    k: v * 100 for k, v in other["ratio_to_floor"].items() if k != "values"
+                }
+                note = f"{low['concurrency']} in flight: {_range(low_share, '.1f')}%"
             targets.append(
                 _target(
-                    f"Async throughput of {row['label']} >= 95% of raw `AsyncOpenAI`",
+                    f"Async throughput of {row['label']} >= 95% of raw `AsyncOpenAI` "
+                    f"({throughput['concurrency']} in flight)",
                     f"{_range(share, '.1f')}%",
                     share["median"] >= 95.0,
+                    note,
                     scenario="throughput",
                     key=row["key"],
                 )
