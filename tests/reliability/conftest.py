@@ -35,11 +35,16 @@ QUESTION = "What is DSPy?"
 
 # Filled while the suite runs; written out at the end when RELIABILITY_REPORT is set.
 FIGURES: Counter[str] = Counter()
+MEASURES: dict[str, float] = {}
 _STARTED = time.monotonic()
 
 
 def record(name: str, amount: int = 1) -> None:
     FIGURES[name] += amount
+
+
+def measure(name: str, value: float) -> None:
+    MEASURES[name] = round(value, 2)
 
 
 def open_fds(collect: bool = True) -> int:
@@ -117,7 +122,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     figures: dict[str, Any] = {
         "faults_tried": FIGURES["faults_tried"],
-        "fault_cases": FIGURES["fault_cases"],
         "requests_sent": FIGURES["requests_sent"],
         "answers_expected": FIGURES["answers_expected"],
         "answers_lost": FIGURES["answers_lost"],
@@ -125,7 +129,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "secret_surfaces_scanned": FIGURES["secret_surfaces_scanned"],
         "bad_inputs_tried": FIGURES["bad_inputs_tried"],
         "bad_inputs_rejected": FIGURES["bad_inputs_rejected"],
-        "load": {k[5:]: v for k, v in FIGURES.items() if k.startswith("load.")},
+        "load": {
+            **{k[5:]: v for k, v in FIGURES.items() if k.startswith("load.")},
+            **MEASURES,
+        },
         "tests_failed": session.testsfailed,
         "tests_collected": session.testscollected,
         "exit_status": int(exitstatus),

@@ -87,7 +87,26 @@ one_message = st.one_of(
     st.integers(),
     st.lists(st.tuples(roles, contents), max_size=2),  # nesting
 )
+# Well-formed conversations too, so that valid bodies are checked as often as refusals.
+good_text = st.one_of(st.text(min_size=1), st.sampled_from(["Hi", "What is DSPy?", HUGE]))
+good_message = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "role": st.sampled_from(sorted({*WIRE_ROLES, "developer", "human", "ai", "tool"})),
+            "content": st.one_of(
+                good_text,
+                st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": good_text})),
+            ),
+        },
+        optional={"name": st.text(min_size=1, max_size=8)},
+    ),
+    st.tuples(st.sampled_from(["human", "ai", "system", "user"]), good_text),
+)
+good_conversations = st.lists(good_message, min_size=1, max_size=8)
 messages_inputs = st.one_of(
+    good_conversations,
+    good_conversations,
+    st.lists(st.one_of(good_message, one_message), min_size=1, max_size=6),
     any_text,
     st.lists(one_message, max_size=6),
     st.tuples(one_message, one_message),
@@ -102,9 +121,25 @@ class Answer(BaseModel):
     answer: str
 
 
+good_schemas = st.fixed_dictionaries(
+    {
+        "type": st.just("object"),
+        "properties": st.dictionaries(
+            st.text(min_size=1, max_size=12),
+            st.fixed_dictionaries({"type": st.sampled_from(["string", "number", "boolean"])}),
+            min_size=1,
+            max_size=4,
+        ),
+    },
+    optional={"title": st.text(max_size=80)},
+)
 response_formats = st.one_of(
     st.none(),
+    st.none(),
     st.just(Answer),
+    good_schemas,
+    good_schemas.map(lambda schema: {"type": "json_schema", "json_schema": {"schema": schema}}),
+    good_schemas.map(lambda schema: {"type": "json_schema", "name": "x", "schema": schema}),
     st.just(int),
     json_values,
     st.fixed_dictionaries({"type": st.sampled_from(["json_object", "text", "json_schema", "xml"])}),

@@ -16,7 +16,7 @@ import pytest
 import parallel_adapters as pa
 from parallel_adapters import testing
 
-from .conftest import FAST, SENTINEL_KEY, chat_requests, open_fds, record, settle_fds
+from .conftest import FAST, SENTINEL_KEY, chat_requests, measure, open_fds, record, settle_fds
 
 ASYNC_REQUESTS = 2_000
 IN_FLIGHT = 200
@@ -92,7 +92,8 @@ def test_2000_async_requests_200_in_flight_each_answered_once_in_order(
     record("answers_lost", lost + ASYNC_REQUESTS - len(results))
     record("load.async_requests", ASYNC_REQUESTS)
     record("load.async_in_flight", IN_FLIGHT)
-    record("load.async_seconds_x10", round(elapsed * 10))
+    measure("async_seconds", elapsed)
+    measure("async_requests_per_second", ASYNC_REQUESTS / elapsed)
     assert len(results) == ASYNC_REQUESTS
     assert lost == 0
     assert len({r.interaction_id for r in results}) == ASYNC_REQUESTS, "an answer came twice"
@@ -123,8 +124,10 @@ def test_map_with_faults_sprinkled_in_accounts_for_every_prompt(
             SPRINKLE[(i // 10) % len(SPRINKLE)] if i % 10 == 0 else "keepalive-comments"
         )
     prompts = [_prompt(i) for i in range(MAP_PROMPTS)]
+    start = time.perf_counter()
     with _chat(records_emulator, max_retries=1) as chat:
         results = chat.map(prompts, concurrency=16, return_exceptions=True)
+    measure("map_seconds", time.perf_counter() - start)
 
     answers = [(i, r) for i, r in enumerate(results) if isinstance(r, pa.Completion)]
     errors = [r for r in results if isinstance(r, Exception)]
@@ -168,11 +171,13 @@ def test_dspy_evaluate_16_threads_over_200_examples(
         display_progress=False,
         max_errors=EVAL_EXAMPLES,
     )
+    start = time.perf_counter()
     try:
         with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
             result = evaluate(dspy.Predict("question -> answer"))
     finally:
         lm.engine.close()
+    measure("dspy_evaluate_seconds", time.perf_counter() - start)
     record("answers_expected", EVAL_EXAMPLES)
     scored = [r for r in result.results if r[2]]
     record("answers_lost", EVAL_EXAMPLES - len(scored))

@@ -11,7 +11,7 @@ import pytest
 import parallel_adapters as pa
 from parallel_adapters import testing
 
-from .conftest import record
+from .conftest import measure, record
 
 BURST = 600
 PER_SECOND = 120  # the server's limit, and the client's: 7,200 a minute over 1 s windows
@@ -34,6 +34,7 @@ def test_a_burst_of_600_with_the_limiter_on_gets_no_429(
     statuses = _statuses(emulator)
     record("load.rate_limited_burst", BURST)
     record("load.rate_limited_429s", statuses.count(429))
+    measure("rate_limited_burst_seconds", elapsed)
     assert [r for r in results if isinstance(r, Exception)] == []
     assert len(statuses) == BURST
     assert statuses.count(429) == 0
