@@ -17,28 +17,29 @@ from bench._timing import Stats, paired, rotations
 
 
 def _split(calls: dict[str, SyncCall], count: int) -> dict[str, dict[str, float]]:
-    """Median ms per call of the client's own time and the server's, per contender."""
+    """Median ms per call of the client's own time and the server's, per contender;
+    one call at a time, round-robin, so a busy moment hits every contender alike."""
     log = SocketLog()
-    out: dict[str, dict[str, float]] = {}
+    client: dict[str, list[float]] = {key: [] for key in calls}
+    server: dict[str, list[float]] = {key: [] for key in calls}
     with log.installed():
-        for key, call in calls.items():
-            client: list[float] = []
-            server: list[float] = []
-            for _ in range(count):
-                log.clear()
-                start = perf_counter()
-                call()
-                total = (perf_counter() - start) * 1000
-                waited = log.server_ms(start)
-                if waited is not None:
-                    server.append(waited)
-                    client.append(total - waited)
-            if client:
-                out[key] = {
-                    "client_ms": statistics.median(client),
-                    "server_ms": statistics.median(server),
-                }
-    return out
+        for _, key in rotations(list(calls), count):
+            log.clear()
+            start = perf_counter()
+            calls[key]()
+            total = (perf_counter() - start) * 1000
+            waited = log.server_ms(start)
+            if waited is not None:
+                server[key].append(waited)
+                client[key].append(total - waited)
+    return {
+        key: {
+            "client_ms": statistics.median(client[key]),
+            "server_ms": statistics.median(server[key]),
+        }
+        for key in calls
+        if client[key]
+    }
 
 
 def run(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, Any]:

@@ -62,6 +62,27 @@ def _adherence(entries: list[dict[str, Any]], limit: int, window: float) -> dict
     }
 
 
+def _limiter_margin(requests_per_minute: int, window: float) -> dict[str, float]:
+    """What the kit's limiter leaves unused on purpose, read from the installed kit: the
+    time it adds to each window (arrival slack) and sleeps past each freed slot (buffer),
+    and the best achievable rate that implies, here and on the API's 60 s window."""
+    try:
+        from parallel_adapters.core import _ratelimit as kit_limiter
+
+        limiter = kit_limiter.RequestLimiter(requests_per_minute, window_seconds=window)
+        slack_ms = float(getattr(kit_limiter, "ARRIVAL_SLACK_MS", 0))
+        buffer_ms = float(getattr(limiter._limiter, "buffer_ms", 0))
+    except (ImportError, AttributeError, TypeError):  # a different kit version: say nothing
+        return {}
+    margin = (slack_ms + buffer_ms) / 1000
+    return {
+        "arrival_slack_ms": slack_ms,
+        "buffer_ms": buffer_ms,
+        "best_pct_of_limit": 100 * window / (window + margin),
+        "best_pct_at_60s_window": 100 * 60 / (60 + margin),
+    }
+
+
 def run(settings: Settings, log: Any) -> dict[str, Any]:
     import parallel_adapters
 
@@ -96,6 +117,7 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         "client_limiter": {
             "requests_per_minute": round(limit * 60 / window),
             "rate_limit_window": window,
+            **_limiter_margin(round(limit * 60 / window), window),
         },
         "requests": settings.ratelimit_requests,
         "concurrency": settings.ratelimit_concurrency,

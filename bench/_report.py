@@ -72,7 +72,8 @@ def _overhead(data: dict[str, Any], charts: str) -> list[str]:
             "### Client and server shares",
             "",
             "A separate pass with hooks on `socket.socket` (median of "
-            f"{data['calls_per_repeat']} calls each): the server's share is the time from the "
+            f"{data['calls_per_repeat']} calls each, round-robin): the server's share is the "
+            "time from the "
             "request's last byte sent to the first receive after it, the client's is the "
             "rest. The server takes longer over a larger prompt (DSPy's) and one it reads "
             "more of (the emulator parses DSPy and LlamaIndex prompt templates), which the "
@@ -156,7 +157,7 @@ def _ttft(data: dict[str, Any], charts: str) -> list[str]:
             "### Where the time to first token goes",
             "",
             "A separate pass with hooks on `socket.socket` (median of "
-            f"{data['calls_per_repeat']} calls each) splits the time to first token: the "
+            f"{data['repeats']} calls each, round-robin) splits the time to first token: the "
             "client's time from the call until the request's first byte is sent; the server's "
             "time from there to its answer headers (sent before the TTFT wait; longer for a "
             "larger prompt such as DSPy's); the client's time from the last receive before "
@@ -235,11 +236,12 @@ def _ratelimit(data: dict[str, Any], charts: str) -> list[str]:
         "counted by the server. Achieved rate: a sliding window lets request i arrive no "
         f"sooner than {limit['window_s']:g} s after request i-{limit['requests']}; the rate is "
         f"{limit['requests']} over the mean of those spans at the server (100% = every request "
-        "arrives the moment the limit allows it). The kit's limiter (pyrate-limiter) sleeps "
-        "50 ms past each freed slot to absorb the difference between when a request leaves "
-        "and when the server counts it: about 2.5% of a 2 s window, 0.08% of the API's 60 s "
-        "window.",
+        "arrives the moment the limit allows it).",
         "",
+    ]
+    if "best_pct_of_limit" in client:
+        lines += [_margin_sentence(client, limit["window_s"]), ""]
+    lines += [
         f"![rate limit]({charts}/ratelimit.png)",
         "",
     ]
@@ -264,6 +266,17 @@ def _ratelimit(data: dict[str, Any], charts: str) -> list[str]:
             "% of limit",
         ],
         rows,
+    )
+
+
+def _margin_sentence(client: dict[str, Any], window: float) -> str:
+    return (
+        f"The kit's limiter counts over the window plus {client['arrival_slack_ms']:.0f} ms "
+        f"(arrival slack) and sleeps {client['buffer_ms']:.0f} ms past each freed slot, both "
+        "to absorb the difference between when a request leaves and when the server counts "
+        f"it; so the best it can reach is {client['best_pct_of_limit']:.1f}% of a "
+        f"{window:g} s window's rate, and {client['best_pct_at_60s_window']:.1f}% on the "
+        "API's 60 s window."
     )
 
 
@@ -363,7 +376,12 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
             f"  Each {count} consecutive requests spanned {run['mean_span_s']:.3f} s on average "
             f"(shortest {run['min_span_s']:.3f} s) against the {window:g} s window: {late:.0f} ms "
             "per window unused. A span under the window at the server is a 429: arrival times "
-            "jitter when the machine is loaded."
+            "jitter when the machine is loaded.",
+            *(
+                ["  " + _margin_sentence(data["client_limiter"], window)]
+                if "best_pct_of_limit" in data["client_limiter"]
+                else []
+            ),
         ]
     if scenario == "imports":
         row = next(r for r in results["imports"]["imports"] if r["key"] == "parallel_adapters")
@@ -445,11 +463,11 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
         "## Method",
         "",
         "- Every scenario talks to the project's emulator (`parallel_adapters.testing`) on "
-        "127.0.0.1. In scenarios 1-3 it runs in its own process (`python -m bench._server`, "
-        "uvicorn with httptools, no access log), so the server never competes with the "
-        "measured client for the GIL; on a 2-core machine each gets about one core. Scenario 4 "
-        "runs it in-process to read its request log. Quirk profile: `documented` (blank id and "
-        "model, no usage), what the real API promises.",
+        "127.0.0.1, in its own process (`python -m bench._server`: uvicorn with httptools, no "
+        "access log), so the server never competes with the measured client for the GIL; on a "
+        "2-core machine each gets about one core. Scenario 4 reads the server's request log "
+        "from it. Quirk profile: `documented` (blank id and model, no usage), what the real "
+        "API promises.",
         "- All contenders of a scenario run in the same process, interleaved round-robin; each "
         "repeat starts one contender later, so each takes every position equally often. Each "
         "contender is warmed up first. Numbers are medians over repeats with min–max.",

@@ -22,25 +22,25 @@ def _ttft_ms(call: TTFTCall) -> float:
 
 def _split(calls: dict[str, TTFTCall], count: int) -> dict[str, dict[str, float]]:
     """Median ms before the request leaves, until the server's headers, and after the
-    first text arrives, per contender."""
+    first text arrives, per contender; one call at a time, round-robin."""
     log = SocketLog()
-    out: dict[str, dict[str, float]] = {}
+    parts: dict[str, list[tuple[float, float, float]]] = {key: [] for key in calls}
     with log.installed():
-        for key, call in calls.items():
-            parts: list[tuple[float, float, float]] = []
-            for _ in range(count):
-                log.clear()
-                start, first = call()
-                split = log.split(start, first)
-                if split is not None:
-                    parts.append(split)
-            if parts:
-                before, server, after = zip(*parts, strict=True)
-                out[key] = {
-                    "before_send_ms": statistics.median(before),
-                    "server_headers_ms": statistics.median(server),
-                    "after_receive_ms": statistics.median(after),
-                }
+        for _, key in rotations(list(calls), count):
+            log.clear()
+            start, first = calls[key]()
+            split = log.split(start, first)
+            if split is not None:
+                parts[key].append(split)
+    out: dict[str, dict[str, float]] = {}
+    for key, values in parts.items():
+        if values:
+            before, server, after = zip(*values, strict=True)
+            out[key] = {
+                "before_send_ms": statistics.median(before),
+                "server_headers_ms": statistics.median(server),
+                "after_receive_ms": statistics.median(after),
+            }
     return out
 
 
@@ -61,7 +61,7 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
             if key == next(iter(calls)):
                 log(f"  repeat {repeat + 1}/{settings.ttft_repeats}")
         log("  socket timings")
-        split = _split(calls, settings.ttft_calls)
+        split = _split(calls, settings.ttft_repeats)
     floor = ttft[STREAMING[0].key]
     rows = [
         {
