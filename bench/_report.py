@@ -212,7 +212,8 @@ def _throughput(data: dict[str, Any], charts: str) -> list[str]:
     low = data.get("low_concurrency")
     if low:
         lines += [
-            f"The same with {low['concurrency']} in flight ({low['requests']} requests). "
+            f"The same with {low['concurrency']} in flight ({low['requests']} requests, "
+            f"{low.get('repeats', data['repeats'])} repeats). "
             "With many requests in flight, httpcore's connection pool (under every "
             "contender's openai client) scans its queued requests against its connections "
             "on every change, so client CPU per request grows with concurrency for all "
@@ -336,12 +337,17 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
         ]
     if scenario == "throughput":
         rows = results["throughput"]["contenders"]
+        row = next(r for r in rows if r["key"] == target["key"])
+
+        def runs(r: dict[str, Any]) -> str:
+            return ", ".join(f"{v:.0f}" for v in r["requests_per_second"]["values"])
+
         return [
             "  Client CPU ms per request: "
             + ", ".join(
                 f"{r['label']} {r['client_cpu_ms_per_request']['median']:.3f}" for r in rows
             )
-            + "."
+            + f". Requests/s run by run: floor {runs(rows[0])}; this contender {runs(row)}."
         ]
     if scenario == "ttft":
         rows = results["ttft"]["contenders"]

@@ -26,7 +26,8 @@ class Settings:
     # Also measured with fewer in flight, where httpcore's pool costs less (0: skip).
     throughput_low_concurrency: int = 8
     throughput_low_requests: int = 500
-    throughput_repeats: int = 4
+    throughput_low_repeats: int = 4
+    throughput_repeats: int = 6
     # 4. rate-limit adherence: the server allows `limit` per `window` seconds
     ratelimit_requests: int = 120
     ratelimit_limit: int = 20
@@ -50,6 +51,7 @@ QUICK = Settings(
     ttft_warmup=1,
     throughput_requests=200,
     throughput_low_requests=100,
+    throughput_low_repeats=2,
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,

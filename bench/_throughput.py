@@ -76,7 +76,7 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         )
         low, low_total = settings.throughput_low_concurrency, settings.throughput_low_requests
         secondary = (
-            _level(endpoint, low_total, low, settings.throughput_repeats, log) if low else []
+            _level(endpoint, low_total, low, settings.throughput_low_repeats, log) if low else []
         )
     data: dict[str, Any] = {
         "title": "Async throughput",
@@ -90,6 +90,7 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         data["low_concurrency"] = {
             "concurrency": low,
             "requests": low_total,
+            "repeats": settings.throughput_low_repeats,
             "contenders": secondary,
         }
     return data
