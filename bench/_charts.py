@@ -34,14 +34,16 @@ def _bars(
     )
     ax.set_yticks(positions, [_plain(label) for label in labels], fontsize=8)
     ax.set_xlabel(xlabel)
-    for pos, value in zip(positions, medians, strict=True):
+    # Labels right of the whisker, where no bar or error bar covers them.
+    for pos, value, stat in zip(positions, medians, stats, strict=True):
         ax.annotate(
             format(value, fmt),
-            (value, pos),
-            xytext=(4, -3),
+            (max(stat["max"], value, 0.0), pos),
+            xytext=(5, -3),
             textcoords="offset points",
             fontsize=7,
         )
+    ax.margins(x=0.12)
     ax.grid(axis="x", alpha=0.3)
 
 

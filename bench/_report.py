@@ -368,8 +368,11 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
         lines = [f"  This contender: {shares(row['socket_split'])}."]
         lines += [f"  The {name}: {shares(r['socket_split'])}." for name, r in compared]
         lines.append(
-            "  The rest of the difference lies outside the client (the server's wait and the "
-            "loopback); its spread shows in the min–max."
+            "  The rest lies between the server's headers and the first chunk's receive: the "
+            "server's wait, the loopback and, where a framework streams through threads (DSPy: "
+            "a producer thread with its own event loop, a worker thread for the program, and "
+            "the caller's), the time the receiving thread waits to get the GIL back, which the "
+            "socket hooks cannot see."
         )
         return lines
     if scenario == "ratelimit":
