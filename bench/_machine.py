@@ -84,7 +84,10 @@ def describe(root: Path) -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    status = _git(root, "status", "--porcelain", "--", "parallel_adapters", "bench")
+    # Tracked files only: the outputs of an earlier run are untracked and do not count.
+    status = _git(
+        root, "status", "--porcelain", "--untracked-files=no", "--", "parallel_adapters", "bench"
+    )
     return {
         "cpu": _cpu_model(),
         "logical_cpus": os.cpu_count(),
