@@ -152,7 +152,6 @@ class StreamAccumulator:
         self._finish_reason: Any = None
         self._usage: Any = None
         self._last: dict[str, Any] = {}
-        self.chunks = 0
 
     @property
     def text(self) -> str:
@@ -162,7 +161,6 @@ class StreamAccumulator:
         """Take one chunk; returns its text delta ("" when it has none)."""
         if not isinstance(chunk, dict):
             return ""
-        self.chunks += 1
         self._last = chunk
         if chunk.get("basis"):
             self._basis = chunk["basis"]

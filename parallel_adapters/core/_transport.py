@@ -153,7 +153,8 @@ class Transport:
         key = self.config.require_key()
         headers: dict[str, Any] = {"User-Agent": USER_AGENT, **self.config.extra_headers}
         if self.config.auth_header == "x-api-key":
-            headers.update({"Authorization": Omit(), "x-api-key": key})
+            # The config names the header; Omit drops the SDK's own Bearer one.
+            headers.update({"Authorization": Omit(), **self.config.auth_headers()})
         return {
             "api_key": key,
             "base_url": self.config.base_url,
