@@ -5,36 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import (
-    CachePoint,
-    ChatMessage,
-    CitableBlock,
-    CitationBlock,
-    TextBlock,
-    ThinkingBlock,
-)
+from llama_index.core.base.llms.types import ChatMessage, TextBlock
 
 __all__ = ["to_wire_messages"]
 
+# Cache hints and the model's own earlier reasoning carry nothing the API could use, so
+# they are left out rather than refused. Matched by `block_type`, not class: CachePoint,
+# ThinkingBlock, CitableBlock and CitationBlock arrived during 0.14.x, and the oldest
+# llama-index-core we support (0.14.0) has none of them.
+_SKIPPED_BLOCKS = frozenset({"cache", "thinking"})
+
 
 def _parts(blocks: Sequence[Any]) -> list[dict[str, Any]]:
-    """Content parts for the core: text as text, anything else typed so the core refuses it.
-
-    Cache hints and the model's own earlier reasoning carry nothing the API could use,
-    so they are left out rather than refused.
-    """
+    """Content parts for the core: text as text, anything else typed so the core refuses it."""
     parts: list[dict[str, Any]] = []
     for block in blocks:
+        kind = str(getattr(block, "block_type", type(block).__name__))
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
-        elif isinstance(block, (CachePoint, ThinkingBlock)):
+        elif kind in _SKIPPED_BLOCKS:
             continue
-        elif isinstance(block, CitableBlock):
+        elif kind == "citable":
             parts.extend(_parts(block.content))
-        elif isinstance(block, CitationBlock):
+        elif kind == "citation":
             parts.extend(_parts([block.cited_content]))
         else:
-            parts.append({"type": str(getattr(block, "block_type", type(block).__name__))})
+            parts.append({"type": kind})
     return parts
 
 

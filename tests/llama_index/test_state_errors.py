@@ -11,7 +11,6 @@ import pytest
 from llama_index.core.base.llms.base import BaseLLM
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import CustomLLM
-from llama_index.core.rate_limiter import TokenBucketRateLimiter
 
 import parallel_adapters
 from parallel_adapters.llama_index import (
@@ -64,9 +63,10 @@ def test_no_key_in_any_saved_state_or_repr() -> None:
         llm.model_dump_json(),
         repr(llm),
         str(llm),
-        str(llm.to_payload()),
         repr(llm.client),
     ]
+    if hasattr(llm, "to_payload"):  # newer 0.14.x releases only
+        texts.append(str(llm.to_payload()))
     for text in texts:
         assert SECRET not in text
     assert "api_key" not in llm.to_dict()
@@ -113,6 +113,9 @@ def test_invalid_option_error_does_not_echo_the_key() -> None:
 
 
 def test_rate_limiter_is_refused_the_core_limits_requests() -> None:
+    # LlamaIndex's own limiters arrived in 0.14.x, after the 0.14.0 we still support.
+    limiters = pytest.importorskip("llama_index.core.rate_limiter")
+    TokenBucketRateLimiter = limiters.TokenBucketRateLimiter
     with pytest.raises(parallel_adapters.InputError, match="requests_per_minute"):
         ParallelLLM(api_key=SECRET, rate_limiter=TokenBucketRateLimiter(requests_per_minute=10))
 

@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from parallel_adapters.core._http import http_library, timeout_errors, transport_errors
 from parallel_adapters.testing import FAULT_HEADER, FAULTS, Fault, ParallelEmulator
 
 from .support import ask, body, sse_chunks, sse_payloads, without_created
@@ -19,6 +20,18 @@ from .support import ask, body, sse_chunks, sse_payloads, without_created
 
 def _fault(name: str) -> dict[str, str]:
     return {FAULT_HEADER: name}
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The HTTP library's own error under the SDK's wrappers.
+
+    openai 1.x/2.x let errors raised while a stream is read escape as the HTTP library's
+    classes; 3.x wraps them in `APIConnectionError`/`APITimeoutError`. And the HTTP
+    library itself is httpx or httpx2, so only the one under the installed SDK is named.
+    """
+    while error.__cause__ is not None and not isinstance(error, http_library.HTTPError):
+        error = error.__cause__
+    return error
 
 
 def _raw(emulator: ParallelEmulator, fault: str, **extra: Any) -> httpx.Response:
@@ -111,8 +124,9 @@ def test_disconnect_before_first_byte_is_a_connection_error(
         client.chat.completions.create(
             model="base", messages=ask(), extra_headers=_fault("disconnect-before-first-byte")
         )
-    assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
-    assert "without sending a response" in str(caught.value.__cause__)
+    cause = _root_cause(caught.value)
+    assert isinstance(cause, http_library.RemoteProtocolError)
+    assert "without sending a response" in str(cause)
     assert emulator.requests[0].status is None
 
 
@@ -124,8 +138,11 @@ def test_disconnect_mid_stream_breaks_the_chunked_body(client: openai.OpenAI) ->
         stream=True,
         extra_headers=_fault("disconnect-mid-stream;after_chunks=3"),
     )
-    with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+    with pytest.raises(transport_errors) as caught:
         _drain(stream, received)
+    cause = _root_cause(caught.value)
+    assert isinstance(cause, http_library.RemoteProtocolError)
+    assert "incomplete chunked read" in str(cause)
     assert len(received) == 3
 
 
@@ -187,8 +204,9 @@ def test_stall_mid_stream_hits_the_read_timeout(emulator: ParallelEmulator) -> N
             model="base", messages=ask(), stream=True, extra_headers=_fault("stall-mid-stream")
         )
         first = next(iter(stream))
-        with pytest.raises(httpx.ReadTimeout):
+        with pytest.raises(timeout_errors) as caught:
             next(iter(stream))
+        assert isinstance(_root_cause(caught.value), http_library.ReadTimeout)
     assert first.choices[0].delta.role == "assistant"
 
 
