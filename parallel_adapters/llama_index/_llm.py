@@ -408,6 +408,46 @@ class ParallelLLM(CustomLLM):
         """LlamaIndex's `StructuredLLM`, whose responses also carry the basis."""
         return ParallelStructuredLLM(llm=self, output_cls=output_cls, **kwargs)
 
+    def structured_stream(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[tuple[_PartialModel, ChatResponse], None, None]:
+        """(partial object, chunk) while the JSON streams in, then (object, closing chunk).
+
+        The closing chunk carries the basis; its object is the validated `output_cls` (or
+        the core raises `OutputParseError`). DEFAULT `pydantic_program_mode` only.
+        """
+        chunks = self.stream_chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        current: list[Any] | None = None
+        for chunk in chunks:
+            partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            yield partial, chunk
+            current = [partial]
+
+    async def astructured_stream(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[tuple[_PartialModel, ChatResponse], None]:
+        """The async `structured_stream`."""
+        chunks = await self.astream_chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        current: list[Any] | None = None
+        async for chunk in chunks:
+            partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            yield partial, chunk
+            current = [partial]
+
     def _structured_stream_call(
         self,
         output_cls: type[Model],
@@ -419,19 +459,15 @@ class ParallelLLM(CustomLLM):
         # last one is a validated `output_cls` (or the core raises OutputParseError).
         if not self._native_structured():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        chunks = self.stream_chat(
-            self._structured_messages(prompt, prompt_args),
-            **self._structured_kwargs(output_cls, llm_kwargs),
-        )
+        pairs = self.structured_stream(output_cls, prompt, llm_kwargs, **prompt_args)
 
         def gen() -> Generator[_PartialModel, None, None]:
-            current: list[Any] | None = None
-            for chunk in chunks:
-                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            previous: Any = None
+            for partial, _ in pairs:
                 # The closing chunk repeats the whole text; yield it only if it adds anything.
-                if current is None or partial != current[0]:
+                if previous is None or partial != previous:
                     yield partial
-                current = [partial]
+                previous = partial
 
         return gen()
 
@@ -446,18 +482,14 @@ class ParallelLLM(CustomLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
-        chunks = await self.astream_chat(
-            self._structured_messages(prompt, prompt_args),
-            **self._structured_kwargs(output_cls, llm_kwargs),
-        )
+        pairs = self.astructured_stream(output_cls, prompt, llm_kwargs, **prompt_args)
 
         async def gen() -> AsyncGenerator[_PartialModel, None]:
-            current: list[Any] | None = None
-            async for chunk in chunks:
-                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            previous: Any = None
+            async for partial, _ in pairs:
                 # The closing chunk repeats the whole text; yield it only if it adds anything.
-                if current is None or partial != current[0]:
+                if previous is None or partial != previous:
                     yield partial
-                current = [partial]
+                previous = partial
 
         return gen()

@@ -237,3 +237,25 @@ def test_as_structured_llm_responses_carry_the_research(
     assert len(calls) == 1
     assert calls.last is not None
     assert calls.last.basis == basis_of(response)
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_as_structured_llm_stream_ends_with_the_research(
+    make_llm: Callable[..., ParallelLLM], emulator: testing.ParallelEmulator, asynchronous: bool
+) -> None:
+    structured = make_llm().as_structured_llm(City)
+
+    async def achunks() -> list[Any]:
+        return [chunk async for chunk in await structured.astream_chat(MESSAGES)]
+
+    with collect_basis() as calls:
+        chunks = asyncio.run(achunks()) if asynchronous else list(structured.stream_chat(MESSAGES))
+    last = chunks[-1]
+    assert isinstance(last.raw, City)
+    assert City.model_validate_json(last.message.content or "") == last.raw
+    assert {b.field for b in basis_of(last)} == {"name", "country"}
+    assert interaction_id_of(last)
+    # Only the closing chunk carries it, as with ParallelLLM's own streams.
+    assert all("basis" not in chunk.additional_kwargs for chunk in chunks[:-1])
+    assert len(emulator.requests) == 1
+    assert len(calls) == 1
