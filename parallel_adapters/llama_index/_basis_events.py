@@ -46,6 +46,7 @@ from llama_index.core.instrumentation.events.query import QueryEndEvent
 
 from ..core import CallCollector, Research, ResearchFields
 from ._research import research_of
+from ._structured import ParallelStructuredLLM
 
 __all__ = ["BasisCollector", "LLMCall", "collect_basis"]
 
@@ -119,9 +120,9 @@ _pending: OrderedDict[str, tuple[BasisCollector, ...]] = OrderedDict()
 _pending_lock = threading.Lock()
 
 
-# What `ParallelLLM.class_name()` puts in the start events' `model_dict`: wrappers such
-# as `StructuredLLM` pass its responses on, and must not record the same request again.
-_LLM_CLASS_NAME = "ParallelLLM"
+# LLMs that pass on the response of a ParallelLLM call (found by the class name in their
+# start events' `model_dict`): that call is recorded already, so theirs is not.
+_WRAPPER_CLASS_NAMES = frozenset({ParallelStructuredLLM.class_name()})
 
 
 def _with(collectors: tuple[BasisCollector, ...]) -> Token[tuple[BasisCollector, ...]]:
@@ -208,7 +209,7 @@ class _BasisRouter(BaseEventHandler):
             if (
                 collectors
                 and event.span_id
-                and event.model_dict.get("class_name") == _LLM_CLASS_NAME
+                and event.model_dict.get("class_name") not in _WRAPPER_CLASS_NAMES
             ):
                 with _pending_lock:
                     _pending[event.span_id] = collectors

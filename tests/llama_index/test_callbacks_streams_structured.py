@@ -259,3 +259,21 @@ def test_as_structured_llm_stream_ends_with_the_research(
     assert all("basis" not in chunk.additional_kwargs for chunk in chunks[:-1])
     assert len(emulator.requests) == 1
     assert len(calls) == 1
+
+
+def test_subclasses_are_still_collected(emulator: testing.ParallelEmulator) -> None:
+    class MyLLM(ParallelLLM):
+        @classmethod
+        def class_name(cls) -> str:
+            return "MyLLM"
+
+    llm = MyLLM(
+        model="base",
+        api_key=emulator.api_key,
+        base_url=emulator.base_url,
+        requests_per_minute=None,
+    )
+    with collect_basis() as calls:
+        llm.complete(QUESTION)
+        llm.chat(MESSAGES)
+    assert len(calls) == 2
