@@ -117,7 +117,9 @@ class ParallelConfig(BaseModel):
                 f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
                 for err in exc.errors(include_url=False, include_input=False)
             )
-            raise InputError(_redact(f"invalid option(s): {problems}", values.get("api_key"))) from None
+            raise InputError(
+                _redact(f"invalid option(s): {problems}", values.get("api_key"))
+            ) from None
         except ValueError as exc:
             raise InputError(_redact(str(exc), values.get("api_key"))) from None
 

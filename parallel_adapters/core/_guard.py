@@ -145,7 +145,7 @@ def guard_sockets(transport: Any, backend: type[_Backend] | type[_AsyncBackend])
     """
     pool = getattr(transport, "_pool", None)
     inner = getattr(pool, "_network_backend", None)
-    if inner is None:
+    if pool is None or inner is None:
         return False
     if not isinstance(inner, (_Backend, _AsyncBackend)):
         pool._network_backend = backend(inner)
@@ -228,9 +228,7 @@ def _check_redirect(response: Any) -> None:
 def _encoding(response: Any) -> str:
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("identity", "gzip", "deflate", ""):
-        raise _garbled(
-            f"the server used content-encoding {encoding!r}, which was not asked for"
-        )
+        raise _garbled(f"the server used content-encoding {encoding!r}, which was not asked for")
     return encoding or "identity"
 
 

@@ -70,7 +70,10 @@ class SSEParser:
 
     def _line(self, line: str) -> ServerEvent | None:
         if not line:
-            return self._dispatch() if self._data else self._reset()
+            if self._data:
+                return self._dispatch()
+            self._event = None
+            return None
         if line.startswith(":"):  # a comment: keep-alive
             return None
         name, _, value = line.partition(":")
@@ -80,9 +83,6 @@ class SSEParser:
         elif name == "event":
             self._event = value
         return None
-
-    def _reset(self) -> None:
-        self._event = None
 
     def _dispatch(self) -> ServerEvent:
         event = ServerEvent(self._event, "\n".join(self._data))
