@@ -102,6 +102,12 @@ def _config_field(name: str, **kwargs: Any) -> Any:
     )
 
 
+def _known_options(cls: type[CustomLLM]) -> set[str]:
+    names = set(cls.model_fields)
+    names.update(f.alias for f in cls.model_fields.values() if f.alias)
+    return names
+
+
 class ParallelLLM(CustomLLM):
     """The Parallel Chat API (web research with a basis of citations) as a LlamaIndex LLM.
 
@@ -129,6 +135,8 @@ class ParallelLLM(CustomLLM):
     retry_initial_delay: float = _config_field("retry_initial_delay")
     retry_max_delay: float = _config_field("retry_max_delay")
     max_retry_after: float = _config_field("max_retry_after")
+    max_response_bytes: int = _config_field("max_response_bytes")
+    max_line_bytes: int = _config_field("max_line_bytes")
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
 
@@ -141,6 +149,13 @@ class ParallelLLM(CustomLLM):
             raise InputError(
                 "ParallelLLM does not take rate_limiter=: requests are already limited by the "
                 "core; set requests_per_minute= (and rate_limit_window=) instead"
+            )
+        unknown = set(data) - _known_options(type(self))
+        if unknown:
+            # The core refuses unknown options; LlamaIndex's base model would drop them.
+            raise InputError(
+                f"unknown ParallelLLM option(s) {sorted(unknown)}; accepted: "
+                f"{sorted(_known_options(type(self)))}"
             )
         try:
             super().__init__(**data)
@@ -191,6 +206,8 @@ class ParallelLLM(CustomLLM):
             retry_initial_delay=self.retry_initial_delay,
             retry_max_delay=self.retry_max_delay,
             max_retry_after=self.max_retry_after,
+            max_response_bytes=self.max_response_bytes,
+            max_line_bytes=self.max_line_bytes,
         )
 
     @property
