@@ -53,12 +53,25 @@ from ._cassettes import (
     register_matchers,
     vcr_config,
 )
-from ._corpus import CorpusPage, load_default_corpus
 from ._emulator import DEFAULT_API_KEY, DEFAULT_STALL_SECONDS, ParallelEmulator, build_app, serve
 from ._faults import FAULT_HEADER, FAULTS, Fault, FaultQueue
 from ._latency import LatencyModel
 from ._log import RequestLogEntry
 from ._ratelimit import RateLimit
+from ._research import CorpusPage, ResearchResponder, load_default_corpus
+from ._responder import (
+    Citation,
+    CitedSpan,
+    EmulatorAnswer,
+    EmulatorRequest,
+    FieldBasis,
+    Message,
+    Responder,
+    ResponseFormat,
+    SchemaError,
+    Turn,
+    WebAction,
+)
 from ._wire import PROFILES, Profile
 
 __all__ = [
@@ -68,15 +81,27 @@ __all__ = [
     "FAULT_HEADER",
     "PROFILES",
     "PROVENANCE_HEADER",
+    "Citation",
+    "CitedSpan",
     "CorpusPage",
+    "EmulatorAnswer",
+    "EmulatorRequest",
     "Fault",
     "FaultQueue",
+    "FieldBasis",
     "LatencyModel",
+    "Message",
     "ParallelEmulator",
     "Profile",
     "RateLimit",
     "RecordingBackend",
     "RequestLogEntry",
+    "ResearchResponder",
+    "Responder",
+    "ResponseFormat",
+    "SchemaError",
+    "Turn",
+    "WebAction",
     "backend_kind",
     "build_app",
     "emulator_provenance",

@@ -12,32 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from ._responder import Message, ResponseFormat
+
+MODELS = ("speed", "lite", "base", "core")
 ROLES = ("system", "user", "assistant")
-ResponseFormatType = Literal["text", "json_object", "json_schema"]
 _FORMAT_TYPES = ("text", "json_schema", "json_object")
 _OPTIONAL_INTS = ("max_tokens", "n")
 _OPTIONAL_NUMBERS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
-
-
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class ResponseFormat:
-    type: ResponseFormatType
-    schema: Mapping[str, Any] | None = None
-    name: str | None = None
-
-    def canonical(self) -> dict[str, Any]:
-        return {"type": self.type, "schema": self.schema, "name": self.name}
 
 
 @dataclass(frozen=True)
