@@ -54,7 +54,7 @@ class _Part(_Model):
     text: str | None = None
 
 
-class _InputMessage(_Model):
+class ResponseInputMessage(_Model):
     role: Literal["user", "assistant", "system", "developer"]
     content: str | list[_Part]
     type: Literal["message"] | None = None
@@ -112,7 +112,7 @@ class ResponsesBody(_Model):
     """The fields the endpoint reads (the rest are accepted and ignored)."""
 
     model: str
-    input: str | list[_InputMessage]
+    input: str | list[ResponseInputMessage]
     instructions: str | None = None
     reasoning: _Reasoning | None = None
     text: _Text | None = None
