@@ -391,6 +391,8 @@ class EmulatorApp:
             body, kind = _wire.fastapi_error(detail), _JSON
         elif status in (502, 504):
             body, kind = _wire.gateway_html(status), "text/html; charset=utf-8"
+        elif fault.name == "envelope-parallel":
+            body, kind = _wire.parallel_error(status, ref_id), _JSON
         else:
             body, kind = _error_body(responses, status, ref_id), _JSON
         await exchange.respond(status, body, kind, headers)
