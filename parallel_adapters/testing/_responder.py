@@ -23,7 +23,7 @@ derived by the wire layer (see `spans_for` and `basis_for`).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -256,7 +256,3 @@ def default_web_actions(answer: EmulatorAnswer, question: str) -> tuple[WebActio
     if not urls:
         return ()
     return (WebAction("search", query=question), *(WebAction("open_page", url=u) for u in urls))
-
-
-def flatten(messages: Sequence[Message]) -> str:
-    return "\n".join(m.content for m in messages)
