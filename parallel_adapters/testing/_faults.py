@@ -40,9 +40,12 @@ FAULTS: dict[str, str] = {
     "then answer normally",
     "stall-mid-stream": "stall after after_chunks events (default 1), or halfway through a body",
     "keepalive-comments": "SSE comment lines (': keep-alive') before and between events",
-    "no-done": "end the SSE stream without the final data: [DONE]",
-    "error-mid-stream": 'an SSE event {"error": {...}} after after_chunks events (default 1), '
-    "then the stream ends",
+    "no-done": "end the SSE stream without the final data: [DONE] (Chat API; a Responses "
+    "stream has none anyway)",
+    "error-mid-stream": 'an SSE event {"error": {...}} (Responses API: response.failed) after '
+    "after_chunks events (default 1), then the stream ends",
+    "failed": 'Responses API: a 200 with status "failed", or a terminal response.failed '
+    "event instead of the text when streaming; Chat API: a 500",
 }
 # Faults that shape a successful response; they have no effect if the request fails anyway,
 # and the stream-only ones have none on a non-streaming request.
