@@ -11,6 +11,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AuthenticationError",
+    "BadRequestError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -19,6 +20,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseFailedError",
     "ServerError",
     "StreamError",
     "UnprocessableRequestError",
@@ -64,6 +66,12 @@ class OutputParseError(ParallelError):
 
 class APIStatusError(ParallelError):
     """The server answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """The server refused the request as invalid (the Responses API's validation errors)."""
+
+    status_code = 400
 
 
 class AuthenticationError(APIStatusError):
@@ -132,6 +140,18 @@ class ServerError(APIStatusError):
         self.retryable = retryable
 
 
+class ResponseFailedError(ServerError):
+    """The Responses API reported `status: "failed"` (in a 200 body or a `response.failed`
+    stream event). `code` is the server's error code (documented as always `server_error`).
+
+    Retried like a 5xx: failed runs are not billed.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
+        super().__init__(message, status_code=None, body=body, retryable=True)
+        self.code = code
+
+
 class APITimeoutError(ParallelError):
     """No answer within the configured timeout."""
 
@@ -152,6 +172,7 @@ class StreamError(ParallelError):
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
     403: PermissionDeniedError,

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
-from ._config import ParallelConfig
+from ._config import CHAT_PATH, RESPONSES_PATH, ParallelConfig
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -36,16 +36,16 @@ from ._errors import (
     StreamError,
     error_from_status,
 )
-from ._http import Omit, Timeout, timeout_errors, transport_errors
+from ._http import Omit, Timeout, connect_timeouts, timeout_errors, transport_errors
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._responses import ResponsesAccumulator, completion_from_responses_body
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
 logger = logging.getLogger("parallel_adapters")
 
-CHAT_PATH = "/chat/completions"
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
 
@@ -90,6 +90,23 @@ class _LoopClient:
 
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
+_Accumulator = StreamAccumulator | ResponsesAccumulator
+
+
+def _path(request: ChatRequest) -> str:
+    return RESPONSES_PATH if request.api == "responses" else CHAT_PATH
+
+
+def _read(body: Any, request: ChatRequest) -> Completion:
+    if request.api == "responses":
+        return completion_from_responses_body(body, request)
+    return completion_from_body(body, request)
+
+
+def _accumulator(request: ChatRequest) -> _Accumulator:
+    if request.api == "responses":
+        return ResponsesAccumulator(request)
+    return StreamAccumulator(request)
 
 
 def is_transient(error: ParallelError) -> bool:
@@ -116,6 +133,9 @@ def _translate(exc: Exception) -> ParallelError:
                 body = exc.response.text
         return error_from_status(exc.status_code, body, exc.response.headers)
     if isinstance(exc, timeout_errors):
+        if isinstance(exc, connect_timeouts) or isinstance(exc.__cause__, connect_timeouts):
+            # Nothing reached the server: safe to retry like any failed connection.
+            return APIConnectionError("could not connect to the Parallel API before the timeout")
         return APITimeoutError("no answer from the Parallel API before the timeout")
     if isinstance(exc, transport_errors):
         return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
@@ -212,7 +232,7 @@ class Transport:
         return self._limiter
 
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
-        timeout = self.config.timeout_for(request.model)
+        timeout = self.config.timeout_for(request.model, request.effort)
         options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
         if self.config.auth_header == "x-api-key":
             # Newer SDKs insist that a request either carries Authorization or omits it
@@ -243,6 +263,9 @@ class Transport:
     def _retry_delay(self, error: ParallelError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
         if attempt >= self.config.max_retries or not is_transient(error):
+            return None
+        if isinstance(error, APITimeoutError) and not self.config.retry_timeouts:
+            # The server may still finish (and bill) a request we stopped waiting for.
             return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
@@ -308,9 +331,9 @@ class Transport:
 
         def once() -> Completion:
             body = client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return self._with_retries(once)
 
@@ -319,9 +342,9 @@ class Transport:
 
         async def once() -> Completion:
             body = await client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return await self._awith_retries(once)
 
@@ -334,7 +357,7 @@ class Transport:
         return AsyncChatStream(self, request)
 
 
-def _stream_broken(error: ParallelError, accumulator: StreamAccumulator) -> StreamError:
+def _stream_broken(error: ParallelError, accumulator: _Accumulator) -> StreamError:
     return StreamError(
         f"the stream broke after {len(accumulator.text)} characters: {error.message}",
         partial_text=accumulator.text,
@@ -383,21 +406,21 @@ class ChatStream:
             pass
         return self.completion
 
-    def _open(self) -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+    def _open(self) -> tuple[openai.Stream[object], Iterator[object], _Accumulator, str]:
         """Open the stream and read up to its first text, inside the retry layer."""
         transport, request = self._transport, self._request
         client = transport._sync_client()
 
-        def once() -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+        def once() -> tuple[openai.Stream[object], Iterator[object], _Accumulator, str]:
             sdk_stream = client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.Stream[object],
             )
-            accumulator = StreamAccumulator(request)
+            accumulator = _accumulator(request)
             chunks = iter(sdk_stream)
             try:
                 for chunk in chunks:
@@ -469,22 +492,22 @@ class AsyncChatStream:
 
     async def _open(
         self,
-    ) -> tuple[openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str]:
+    ) -> tuple[openai.AsyncStream[object], AsyncIterator[object], _Accumulator, str]:
         transport, request = self._transport, self._request
         client = transport._async_client()
 
         async def once() -> tuple[
-            openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str
+            openai.AsyncStream[object], AsyncIterator[object], _Accumulator, str
         ]:
             sdk_stream = await client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
-            accumulator = StreamAccumulator(request)
+            accumulator = _accumulator(request)
             chunks = sdk_stream.__aiter__()
             try:
                 async for chunk in chunks:
