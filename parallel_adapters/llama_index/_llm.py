@@ -127,6 +127,8 @@ class ParallelLLM(CustomLLM):
     retry_initial_delay: float = _config_field("retry_initial_delay")
     retry_max_delay: float = _config_field("retry_max_delay")
     max_retry_after: float = _config_field("max_retry_after")
+    retry_timeouts: bool = _config_field("retry_timeouts")
+    reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
 
@@ -189,6 +191,8 @@ class ParallelLLM(CustomLLM):
             retry_initial_delay=self.retry_initial_delay,
             retry_max_delay=self.retry_max_delay,
             max_retry_after=self.max_retry_after,
+            retry_timeouts=self.retry_timeouts,
+            reasoning_effort=self.reasoning_effort,
         )
 
     @property
