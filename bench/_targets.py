@@ -107,7 +107,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         _ratio_target(
             results,
             "complete",
-            '`complete(model="parallel")` <= 1.00x raw `responses.create`',
+            '`complete(model="parallel-low")` <= 1.00x raw `responses.create`',
             1.00,
             None,
             "",
