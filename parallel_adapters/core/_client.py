@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._config import ParallelConfig
+from ._config import RESPONSES_MODELS, ParallelConfig
 from ._errors import InputError
 from ._messages import MessagesInput
 from ._request import ChatRequest, shape_request
 from ._response import Completion
+from ._responses import is_responses_model, shape_responses_request
 from ._transport import AsyncChatStream, ChatStream, Transport
 
 __all__ = ["ParallelClient", "refuse_stream_flag"]
@@ -65,8 +66,17 @@ class ParallelClient:
         stream: bool = False,
         **params: Any,
     ) -> ChatRequest:
-        """The validated request these arguments would send; raises `InputError`."""
-        return shape_request(messages, model=model or self.config.model, stream=stream, **params)
+        """The validated request these arguments would send; raises `InputError`.
+
+        `parallel` and `parallel-low|medium|high` go to the Responses API; every other
+        model to the Chat API.
+        """
+        model = model or self.config.model
+        if is_responses_model(model):
+            if params.get("reasoning_effort") is None and not RESPONSES_MODELS[model.lower()]:
+                params["reasoning_effort"] = self.config.reasoning_effort
+            return shape_responses_request(messages, model=model, stream=stream, **params)
+        return shape_request(messages, model=model, stream=stream, **params)
 
     def complete(self, messages: MessagesInput, **params: Any) -> Completion:
         refuse_stream_flag(params)

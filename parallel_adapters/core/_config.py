@@ -9,7 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from ._errors import InputError, MissingAPIKeyError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "MODEL_TIMEOUTS", "ParallelConfig"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "EFFORT_TIMEOUTS",
+    "MODEL_TIMEOUTS",
+    "RESPONSES_MODELS",
+    "ParallelConfig",
+    "ReasoningEffort",
+]
 
 DEFAULT_BASE_URL = "https://api.parallel.ai"
 DEFAULT_MODEL = "speed"
@@ -23,6 +31,32 @@ UNKNOWN_MODEL_TIMEOUT = 600.0
 # Caps on one answer, decoded: a real answer with its basis is kilobytes to a few MB.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
+
+CHAT_PATH = "/chat/completions"
+RESPONSES_PATH = "/v1/responses"
+ReasoningEffort = Literal["low", "medium", "high"]
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
+# The one model the Responses API serves; the wire always says this.
+RESPONSES_MODEL = "parallel"
+# Model names that pick the Responses API, and the effort each pins (None: not pinned).
+# The pinned names are LiteLLM's aliases.
+RESPONSES_MODELS: dict[str, ReasoningEffort | None] = {
+    "parallel": None,
+    "parallel-low": "low",
+    "parallel-medium": "medium",
+    "parallel-high": "high",
+}
+# The server's effort when `reasoning` is omitted.
+SERVER_DEFAULT_EFFORT: ReasoningEffort = "medium"
+# Documented latency is ~5-10 s (low), ~15-20 s (medium) and ~30-60 s (high), and the docs
+# recommend 120 s. Timeouts are not retried (the run may still finish and be billed), so
+# each leaves wide headroom: 6x the worst case for low and medium, 3x for high.
+EFFORT_TIMEOUTS: dict[str, float] = {"low": 60.0, "medium": 120.0, "high": 180.0}
+# Documented Responses API limits, checked before sending.
+RESPONSES_MAX_INPUT_CHARS = 20_000
+METADATA_MAX_KEYS = 16
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 512
 
 AuthHeader = Literal["bearer", "x-api-key"]
 
@@ -38,6 +72,10 @@ class ParallelConfig(BaseModel):
     model: str = DEFAULT_MODEL
     timeout: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # A timed-out request may still finish, and be billed, on the server: opt in to retry it.
+    retry_timeouts: bool = False
+    # Responses API only (model "parallel"); None leaves the server default (medium).
+    reasoning_effort: ReasoningEffort | None = None
     requests_per_minute: int | None = Field(default=300, gt=0)
     # The window the rate is enforced over; shorter windows allow smaller bursts.
     rate_limit_window: float = Field(default=60.0, gt=0)
@@ -154,9 +192,13 @@ class ParallelConfig(BaseModel):
             )
         return self.api_key.get_secret_value()
 
-    def timeout_for(self, model: str) -> float:
+    def timeout_for(self, model: str, effort: str | None = None) -> float:
         if self.timeout is not None:
             return self.timeout
+        if model.lower() in RESPONSES_MODELS:
+            pinned = RESPONSES_MODELS[model.lower()]
+            chosen: str = effort or pinned or self.reasoning_effort or SERVER_DEFAULT_EFFORT
+            return EFFORT_TIMEOUTS.get(chosen, UNKNOWN_MODEL_TIMEOUT)
         return MODEL_TIMEOUTS.get(model, UNKNOWN_MODEL_TIMEOUT)
 
     def auth_headers(self) -> dict[str, str]:

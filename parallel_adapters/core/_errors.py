@@ -11,6 +11,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AuthenticationError",
+    "BadRequestError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -20,6 +21,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RedirectError",
+    "ResponseFailedError",
     "ResponseTooLargeError",
     "ServerError",
     "StreamError",
@@ -67,6 +69,12 @@ class OutputParseError(ParallelError):
 
 class APIStatusError(ParallelError):
     """The server answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """The server refused the request as invalid (the Responses API's validation errors)."""
+
+    status_code = 400
 
 
 class AuthenticationError(APIStatusError):
@@ -152,6 +160,18 @@ class ResponseTooLargeError(ServerError):
         super().__init__(message, status_code=None, retryable=False)
 
 
+class ResponseFailedError(ServerError):
+    """The Responses API reported `status: "failed"` (in a 200 body or a `response.failed`
+    stream event). `code` is the server's error code (documented as always `server_error`).
+
+    Retried like a 5xx: failed runs are not billed.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
+        super().__init__(message, status_code=None, body=body, retryable=True)
+        self.code = code
+
+
 class APITimeoutError(ParallelError):
     """No whole answer within the configured timeout (a deadline for each attempt)."""
 
@@ -172,6 +192,7 @@ class StreamError(ParallelError):
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
     403: PermissionDeniedError,

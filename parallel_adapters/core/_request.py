@@ -75,6 +75,10 @@ class ChatRequest:
 
     body: dict[str, Any]
     output_model: type[BaseModel] | None = field(default=None, compare=False)
+    # "chat" (`/chat/completions`) or "responses" (`/v1/responses`).
+    api: str = "chat"
+    # The Responses effort that was sent (the server echoes `reasoning: null`); None: default.
+    effort: str | None = None
 
     @property
     def model(self) -> str:

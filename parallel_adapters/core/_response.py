@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from ._basis import Citation, FieldBasis, parse_basis, unique_citations
 from ._errors import OutputParseError, ServerError
 from ._request import ChatRequest
+from ._spans import CitedSpan, WebSearchCall, insert_markers
 
 __all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
 
@@ -47,9 +48,22 @@ class Completion:
     # A research-model stream that ended with no `[DONE]`, no finish_reason and no
     # basis: the connection closed cleanly, but the answer may be cut short.
     incomplete: bool = False
+    # Responses API only (empty for Chat API answers): the cited spans of `text`, one per
+    # `url_citation` annotation in order, and the searches and page reads behind them.
+    cited_spans: list[CitedSpan] = field(default_factory=list)
+    web_search_calls: list[WebSearchCall] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.text
+
+    def text_with_markers(self, template: str = "[{n}]") -> str:
+        """The text with `template.format(n=...)` right after each cited span.
+
+        `n` is the 1-based position of the span's URL in `citations`. Answers without
+        cited spans (every Chat API answer) come back unchanged.
+        """
+        numbers = {c.url: n for n, c in enumerate(self.citations, 1)}
+        return insert_markers(self.text, self.cited_spans, numbers, template)
 
     def json(self) -> Any:
         """The answer decoded as JSON; `OutputParseError` if it is not JSON."""

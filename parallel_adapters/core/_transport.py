@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
-from ._config import ParallelConfig
+from ._config import CHAT_PATH, RESPONSES_PATH, ParallelConfig
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -38,17 +38,17 @@ from ._errors import (
     redact_error,
 )
 from ._guard import Limits, guard_client
-from ._http import Omit, Timeout, timeout_errors, transport_errors
+from ._http import Omit, Timeout, connect_timeouts, timeout_errors, transport_errors
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._responses import ResponsesAccumulator, completion_from_responses_body
 from ._sse import DONE, aevents, decode_event, events, is_event_stream, read_json_body
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
 logger = logging.getLogger("parallel_adapters")
 
-CHAT_PATH = "/chat/completions"
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
 
@@ -93,6 +93,23 @@ class _LoopClient:
 
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
+_Accumulator = StreamAccumulator | ResponsesAccumulator
+
+
+def _path(request: ChatRequest) -> str:
+    return RESPONSES_PATH if request.api == "responses" else CHAT_PATH
+
+
+def _read(body: Any, request: ChatRequest) -> Completion:
+    if request.api == "responses":
+        return completion_from_responses_body(body, request)
+    return completion_from_body(body, request)
+
+
+def _accumulator(request: ChatRequest) -> _Accumulator:
+    if request.api == "responses":
+        return ResponsesAccumulator(request)
+    return StreamAccumulator(request)
 
 
 def is_transient(error: ParallelError) -> bool:
@@ -122,6 +139,9 @@ def _translate(exc: Exception) -> ParallelError:
                 body = exc.response.text
         return error_from_status(exc.status_code, body, exc.response.headers)
     if isinstance(exc, timeout_errors):
+        if isinstance(exc, connect_timeouts) or isinstance(exc.__cause__, connect_timeouts):
+            # Nothing reached the server: safe to retry like any failed connection.
+            return APIConnectionError("could not connect to the Parallel API before the timeout")
         return APITimeoutError("no answer from the Parallel API before the timeout")
     if isinstance(exc, transport_errors):
         return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
@@ -235,7 +255,7 @@ class Transport:
         return self._limiter
 
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
-        timeout = self.config.timeout_for(request.model)
+        timeout = self.config.timeout_for(request.model, request.effort)
         options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
         if self.config.auth_header == "x-api-key":
             # Newer SDKs insist that a request either carries Authorization or omits it
@@ -266,6 +286,9 @@ class Transport:
     def _retry_delay(self, error: ParallelError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None to give up."""
         if attempt >= self.config.max_retries or not is_transient(error):
+            return None
+        if isinstance(error, APITimeoutError) and not self.config.retry_timeouts:
+            # The server may still finish (and bill) a request we stopped waiting for.
             return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
@@ -336,9 +359,9 @@ class Transport:
 
         def once() -> Completion:
             body = client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return self._with_retries(once)
 
@@ -347,9 +370,9 @@ class Transport:
 
         async def once() -> Completion:
             body = await client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return await self._awith_retries(once)
 
@@ -362,7 +385,7 @@ class Transport:
         return AsyncChatStream(self, request)
 
 
-def _stream_broken(error: ParallelError, accumulator: StreamAccumulator) -> StreamError:
+def _stream_broken(error: ParallelError, accumulator: _Accumulator) -> StreamError:
     return StreamError(
         f"the stream broke after {len(accumulator.text)} characters: {error.message}",
         partial_text=accumulator.text,
@@ -370,7 +393,7 @@ def _stream_broken(error: ParallelError, accumulator: StreamAccumulator) -> Stre
     )
 
 
-def _payloads(response: Any, accumulator: StreamAccumulator) -> Iterator[Any]:
+def _payloads(response: Any, accumulator: _Accumulator) -> Iterator[Any]:
     """The JSON payloads of a stream's events, up to `[DONE]` (noted on the accumulator)."""
     for event in events(response.iter_bytes()):
         if event.data.strip() == DONE:
@@ -379,7 +402,7 @@ def _payloads(response: Any, accumulator: StreamAccumulator) -> Iterator[Any]:
         yield decode_event(event)
 
 
-async def _apayloads(response: Any, accumulator: StreamAccumulator) -> AsyncIterator[Any]:
+async def _apayloads(response: Any, accumulator: _Accumulator) -> AsyncIterator[Any]:
     async for event in aevents(response.aiter_bytes()):
         if event.data.strip() == DONE:
             accumulator.saw_done = True
@@ -389,7 +412,7 @@ async def _apayloads(response: Any, accumulator: StreamAccumulator) -> AsyncIter
 
 # What an opened stream hands on: the SDK stream (to close), the payloads still to read,
 # the accumulator, the first text, and the whole answer when a JSON body came instead.
-_Opened = tuple[Any, Any, StreamAccumulator, str, "Completion | None"]
+_Opened = tuple[Any, Any, _Accumulator, str, "Completion | None"]
 
 
 class ChatStream:
@@ -440,20 +463,20 @@ class ChatStream:
 
         def once() -> _Opened:
             sdk_stream = client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.Stream[object],
             )
-            accumulator = StreamAccumulator(request)
+            accumulator = _accumulator(request)
             try:
                 response = sdk_stream.response
                 content_type = response.headers.get("content-type")
                 if not is_event_stream(content_type):
                     body = read_json_body(content_type, response.read())
-                    whole = completion_from_body(body, request)
+                    whole = _read(body, request)
                     return sdk_stream, iter(()), accumulator, whole.text, whole
                 chunks = _payloads(response, accumulator)
                 for chunk in chunks:
@@ -532,20 +555,20 @@ class AsyncChatStream:
 
         async def once() -> _Opened:
             sdk_stream = await client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
-            accumulator = StreamAccumulator(request)
+            accumulator = _accumulator(request)
             try:
                 response = sdk_stream.response
                 content_type = response.headers.get("content-type")
                 if not is_event_stream(content_type):
                     body = read_json_body(content_type, await response.aread())
-                    whole = completion_from_body(body, request)
+                    whole = _read(body, request)
                     return sdk_stream, _no_chunks(), accumulator, whole.text, whole
                 chunks = _apayloads(response, accumulator)
                 async for chunk in chunks:

@@ -137,6 +137,8 @@ class ParallelLLM(CustomLLM):
     max_retry_after: float = _config_field("max_retry_after")
     max_response_bytes: int = _config_field("max_response_bytes")
     max_line_bytes: int = _config_field("max_line_bytes")
+    retry_timeouts: bool = _config_field("retry_timeouts")
+    reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
 
@@ -208,6 +210,8 @@ class ParallelLLM(CustomLLM):
             max_retry_after=self.max_retry_after,
             max_response_bytes=self.max_response_bytes,
             max_line_bytes=self.max_line_bytes,
+            retry_timeouts=self.retry_timeouts,
+            reasoning_effort=self.reasoning_effort,
         )
 
     @property

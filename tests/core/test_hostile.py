@@ -274,8 +274,21 @@ def test_the_deadline_is_per_attempt_and_a_retry_gets_a_fresh_one() -> None:
             answer(x, "Second attempt.")
 
     with HostileServer(slow_then_fine) as server:
-        completion = call(server.base_url, "sync", timeout=0.3, max_retries=1)
+        completion = call(server.base_url, "sync", timeout=0.3, max_retries=1, retry_timeouts=True)
     assert completion.text == "Second attempt."
+
+
+def test_a_timed_out_attempt_is_not_retried_unless_asked() -> None:
+    """The server may still finish, and bill, an attempt we stopped waiting for."""
+    calls = []
+
+    def slow(x: Exchange) -> None:
+        calls.append(1)
+        _trickled_answer(x)
+
+    with HostileServer(slow) as server, pytest.raises(pa.APITimeoutError):
+        call(server.base_url, "sync", timeout=0.3, max_retries=1)
+    assert len(calls) == 1
 
 
 # -- 9. bounded memory ------------------------------------------------------------------

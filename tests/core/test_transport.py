@@ -151,7 +151,7 @@ def test_a_persistent_transient_fault_gives_up_after_max_retries(
 @pytest.mark.parametrize(
     ("fault", "error", "status", "message"),
     [
-        ("envelope-openai;status=400", pa.APIStatusError, 400, ""),
+        ("envelope-openai;status=400", pa.BadRequestError, 400, ""),
         ("envelope-fastapi", pa.UnprocessableRequestError, 422, ""),
         ("envelope-parallel", pa.PaymentRequiredError, 402, ""),
         ("401", pa.AuthenticationError, 401, ""),
@@ -203,9 +203,26 @@ def test_retry_after_is_honoured_and_a_long_one_is_not_slept_through(
     assert caught.value.retry_after == pytest.approx(120)
 
 
-def test_a_stall_past_the_timeout_is_a_timeout(emulator: ParallelEmulator) -> None:
+def test_a_stall_past_the_timeout_is_a_timeout_and_not_retried(
+    emulator: ParallelEmulator,
+) -> None:
+    # The server may still finish, and bill, a request we stopped waiting for.
     emulator.stall_seconds = 5
     chat = _chat(emulator, timeout=0.3, max_retries=1, extra_headers={"x-emulator-fault": "stall"})
+    with pytest.raises(pa.APITimeoutError):
+        chat("hello")
+    assert _chat_requests(emulator) == 1
+
+
+def test_retry_timeouts_opts_in_to_retrying_a_timeout(emulator: ParallelEmulator) -> None:
+    emulator.stall_seconds = 5
+    chat = _chat(
+        emulator,
+        timeout=0.3,
+        max_retries=1,
+        retry_timeouts=True,
+        extra_headers={"x-emulator-fault": "stall"},
+    )
     with pytest.raises(pa.APITimeoutError):
         chat("hello")
     assert _chat_requests(emulator) == 2
