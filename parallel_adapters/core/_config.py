@@ -21,6 +21,12 @@ BASE_URL_ENV = "PARALLEL_BASE_URL"
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
 UNKNOWN_MODEL_TIMEOUT = 600.0
 
+# A batch with a journal puts an item back after a 429 that outlived the transport's
+# retries, at most this many times, pausing every worker first: a 429 storm slows a long
+# batch down instead of failing its items.
+BATCH_RATE_LIMIT_ROUNDS = 20
+DEFAULT_BATCH_CONCURRENCY = 8
+
 AuthHeader = Literal["bearer", "x-api-key"]
 
 
