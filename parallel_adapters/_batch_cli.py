@@ -15,13 +15,11 @@ import shlex
 import signal
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ._batch import BatchItem, BatchRunner, Progress
-from ._journal import Journal, check_id, id_key
-from .core import InputError
-from .core._config import DEFAULT_BATCH_CONCURRENCY
-from .core._prices import REASONING_EFFORTS, estimate_cost
+if TYPE_CHECKING:  # the parser is built for every command: keep it free of the core
+    from ._batch import BatchItem, BatchRunner
+    from ._journal import Journal
 
 __all__ = ["add_parser", "run"]
 
@@ -45,15 +43,11 @@ def add_parser(commands: Any) -> None:
     batch.add_argument("--model", default=None, help="speed (default), lite, base, core, parallel")
     batch.add_argument(
         "--effort",
-        choices=REASONING_EFFORTS,
         default=None,
-        help="the Responses API effort: runs model parallel-<effort>",
+        help="low, medium or high: the Responses API model parallel at that effort",
     )
     batch.add_argument(
-        "--concurrency",
-        type=int,
-        default=DEFAULT_BATCH_CONCURRENCY,
-        help=f"requests in flight (default {DEFAULT_BATCH_CONCURRENCY})",
+        "--concurrency", type=int, default=None, help="requests in flight (default 8)"
     )
     batch.add_argument(
         "--max-cost",
@@ -79,16 +73,24 @@ class _Refused(Exception):
 
 
 def _default_model(args: argparse.Namespace) -> str | None:
+    from .core._prices import REASONING_EFFORTS
+
     if args.effort is None:
         return str(args.model) if args.model else None
     if args.model not in (None, "parallel"):
         raise _Refused(
             f"--effort is for the Responses API model 'parallel', not --model {args.model}"
         )
+    if args.effort not in REASONING_EFFORTS:
+        raise _Refused(f"--effort must be one of {', '.join(REASONING_EFFORTS)}")
     return f"parallel-{args.effort}"
 
 
 def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -> list[BatchItem]:
+    from ._batch import BatchItem
+    from ._journal import check_id, id_key
+    from .core import InputError
+
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -146,7 +148,12 @@ def _chat_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     from ._chat import ParallelChat
+    from ._journal import Journal
+    from .core._config import DEFAULT_BATCH_CONCURRENCY
 
+    if args.concurrency is None:
+        args.concurrency = DEFAULT_BATCH_CONCURRENCY
+    existed = args.output.exists()
     try:
         if not isinstance(args.concurrency, int) or args.concurrency < 1:
             raise _Refused(f"--concurrency must be a positive integer, got {args.concurrency}")
@@ -164,10 +171,13 @@ def run(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: TextIO)
         print(f"error: {exc}", file=err)
         return EXIT_REFUSED
     try:
-        return _run_journal(args, argv, chat, items, journal, out, err)
+        code = _run_journal(args, argv, chat, items, journal, out, err)
     finally:
         journal.close()
         chat.close()
+    if code == EXIT_REFUSED and not existed and args.output.stat().st_size == 0:
+        args.output.unlink()  # refused before sending: leave no trace
+    return code
 
 
 def _run_journal(
@@ -179,6 +189,10 @@ def _run_journal(
     out: TextIO,
     err: TextIO,
 ) -> int:
+    from ._batch import BatchRunner, Progress
+    from ._journal import id_key
+    from .core._prices import estimate_cost
+
     state = journal.state
     if state.torn_bytes:
         print(
