@@ -274,7 +274,13 @@ class BatchRunner:
         while (index := self._take()) is not None:
             with self._lock:
                 self.sent_now += 1
-            self._finish(index, await self._asend(self.items[index].request))
+            result = await self._asend(self.items[index].request)
+            if self.journal is None:
+                self._finish(index, result)
+            else:
+                # An fsync blocks for milliseconds: off the loop, so the other requests in
+                # flight keep being read meanwhile, and concurrent writes share fsyncs.
+                await asyncio.to_thread(self._finish, index, result)
 
     async def arun(self) -> None:
         """Run with `concurrency` tasks. `stop()` lets the requests in flight finish;

@@ -149,6 +149,8 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._appended = self._synced = 0
         self._records: list[dict[str, Any]] = []
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
@@ -224,26 +226,38 @@ class Journal:
         return records
 
     def write(self, record: dict[str, Any]) -> None:
-        """Append one line and make it durable (flushed and fsynced) before returning."""
+        """Append one line and make it durable (flushed and fsynced) before returning.
+
+        Writers on several threads share fsyncs: a line appended while another thread's
+        fsync runs is covered by the next one, so one fsync (~5 ms on a cloud disk) can
+        make many answers durable instead of capping the batch at one answer per fsync.
+        """
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        key = id_key(record["id"])
         with self._lock:
             _write_all(self._fd, line)
-            os.fsync(self._fd)
+            self._appended += 1
+            mine = self._appended
             if "error" in record:
-                key = id_key(record["id"])
                 if key in self.state.failed:
                     self._superseded += 1
                 self.state.failed[key] = record
             else:
-                key = id_key(record["id"])
                 if self.state.failed.pop(key, None) is not None:
                     self._superseded += 1
                 self.state.answered[key] = record
             self._records.append(record)
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                target = self._appended
+            os.fsync(self._fd)
+            self._synced = target
 
     def close(self) -> None:
         """Compact (drop superseded failure lines) if there are any, then release the file."""
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self._fd < 0:
                 return
             try:
