@@ -8,7 +8,12 @@
    with the same output. Counted from the emulator's request log: answers lost, requests
    sent twice, and whether every id ended up answered exactly once.
 
-Both run the real CLI as a subprocess, with the emulator in its own process.
+3. The engine alone: the same runner and journal with a client that answers after 10 ms
+   without any HTTP, to show how many answers a second the batch machinery itself (worker
+   hand-off, JSON line, write, shared fsync) could feed; the HTTP client's own CPU cost is
+   measured in scenario 3.
+
+1 and 2 run the real CLI as a subprocess, with the emulator in its own process.
 """
 
 from __future__ import annotations
@@ -112,6 +117,33 @@ def _kill_and_resume(
     }
 
 
+def _engine(folder: Path, requests: int, concurrency: int) -> dict[str, Any]:
+    import asyncio
+
+    import parallel_adapters as pa
+    from parallel_adapters._batch import BatchItem, BatchRunner
+    from parallel_adapters._journal import Journal
+
+    class NoHTTP(pa.ParallelChat):
+        async def asend(self, request: Any) -> pa.Completion:
+            await asyncio.sleep(0.010)
+            return pa.Completion(text="An answer of a few hundred characters. " * 8, model="base")
+
+    chat = NoHTTP(api_key="bench", requests_per_minute=None)
+    items = [BatchItem(i, chat.request(f"Question {i}")) for i in range(requests)]
+    journal = Journal(folder / "engine.jsonl")
+    runner = BatchRunner(chat, items, concurrency=concurrency, journal=journal)
+    wall, cpu = time.perf_counter(), time.process_time()
+    asyncio.run(runner.arun())
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    journal.close()
+    return {
+        "answers_per_second": requests / wall,
+        "ideal_per_second": concurrency / 0.010,
+        "cpu_ms_per_answer": cpu * 1000 / requests,
+    }
+
+
 def run(settings: Settings, log: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -126,6 +158,7 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         with server as endpoint:
             throughput = _throughput(server, endpoint, source, folder, settings, log)
             killed = _kill_and_resume(server, endpoint, source, folder, settings)
+        engine = _engine(folder, settings.batch_requests, settings.batch_concurrency)
     log(
         f"  kill and resume: {killed['answered_before_kill']} answered before SIGKILL, "
         f"{killed['lost_in_flight']} lost in flight, {killed['resume_sent']} sent on resume"
@@ -137,11 +170,12 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         "latency_s": settings.batch_latency,
         "throughput": throughput,
         "kill_and_resume": killed,
+        "engine": engine,
     }
 
 
 def section(data: dict[str, Any], charts: str) -> list[str]:
-    t, k = data["throughput"], data["kill_and_resume"]
+    t, k, e = data["throughput"], data["kill_and_resume"], data["engine"]
     return [
         "## 6. Batch jobs (`parallel-adapters batch`)",
         "",
@@ -162,5 +196,9 @@ def section(data: dict[str, Any], charts: str) -> list[str]:
         f"{k['sent_total']:,} requests in all for {k['requests']:,} answers "
         f"({k['sent_twice']} paid twice). Every id answered exactly once: "
         f"{'yes' if k['every_id_once'] else '**no**'}.",
+        f"- The engine alone (no HTTP, 10 ms answers, the same journal with its fsyncs): "
+        f"{e['answers_per_second']:,.0f} answers/s of an ideal {e['ideal_per_second']:,.0f}, "
+        f"{e['cpu_ms_per_answer']:.2f} ms of CPU per answer. Below that rate, the HTTP "
+        "client's own CPU (scenario 3) and the machine's load set the pace, not the batch.",
         "",
     ]
