@@ -15,6 +15,7 @@ instead of failing it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -284,7 +285,9 @@ class BatchRunner:
 
     async def arun(self) -> None:
         """Run with `concurrency` tasks. `stop()` lets the requests in flight finish;
-        `cancel()` abandons them. Cancelling the caller cancels them too."""
+        `cancel()` abandons them. Cancelling the caller stops sending and, with a journal,
+        waits for the requests in flight to be written (a second cancellation abandons
+        them); without one it abandons them at once, since nothing could keep them."""
         workers = min(self.concurrency, self.to_send)
         self._tasks = [asyncio.ensure_future(self._aworker()) for _ in range(workers)]
         if not self._tasks:
@@ -293,6 +296,11 @@ class BatchRunner:
             await asyncio.wait(self._tasks)
         except asyncio.CancelledError:
             self.stop("interrupted")
+            if self.journal is not None:
+                # Like Ctrl-C in `run()`: the answers in flight are paid for, so wait for
+                # them to reach the journal; a second cancellation abandons them.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(self._tasks)
             for task in self._tasks:
                 task.cancel()
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -253,3 +254,49 @@ def test_map_pair_a_refused_key_stops_a_journaled_batch(
         )
     assert _sent(emulator) == 1
     assert caught.value.not_started == [1, 2, 3, 4, 5]
+
+
+def _written(journal: Path) -> int:
+    return journal.read_bytes().count(b"\n") if journal.exists() else 0
+
+
+def _interrupt_sync(chat: pa.ParallelChat, prompts: list[str], journal: Path) -> None:
+    import signal
+    import threading
+
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    def interrupt_when_written() -> None:
+        while _written(journal) < 2:
+            time.sleep(0.01)
+        signal.pthread_kill(main_thread, signal.SIGINT)  # a real Ctrl-C, for the main thread
+
+    threading.Thread(target=interrupt_when_written, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        chat.map(prompts, concurrency=2, journal=journal)
+
+
+def _interrupt_async(chat: pa.ParallelChat, prompts: list[str], journal: Path) -> None:
+    async def main() -> None:
+        task = asyncio.ensure_future(chat.amap(prompts, concurrency=2, journal=journal))
+        while _written(journal) < 2:  # noqa: ASYNC110 - the file is the signal
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("interrupt", [_interrupt_sync, _interrupt_async])
+def test_map_pair_interrupted_keeps_every_answer_in_flight(
+    emulator: ParallelEmulator, tmp_path: Path, interrupt: Callable[..., None]
+) -> None:
+    # Ctrl-C (map) or cancellation (amap) stops sending, and the requests already sent
+    # are waited for and written: every request the server saw has its line.
+    emulator.latency = LatencyModel.fixed(ttft=0.2)
+    journal = tmp_path / "out.jsonl"
+    interrupt(_chat(emulator), PROMPTS * 3, journal)
+    lines = journal.read_text().splitlines()
+    assert 2 <= len(lines) == _sent(emulator) < 18
