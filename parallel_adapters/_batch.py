@@ -28,6 +28,7 @@ from ._journal import Journal, answer_record, completion_from_record, error_reco
 from .core import (
     AuthenticationError,
     Completion,
+    InputError,
     MissingAPIKeyError,
     OutputParseError,
     ParallelClient,
@@ -155,7 +156,13 @@ class BatchRunner:
             if record is None:
                 todo.append(index)
             else:
-                self.results[index] = completion_from_record(record, item.request)
+                try:
+                    self.results[index] = completion_from_record(record, item.request)
+                except ValueError as exc:  # pydantic's ValidationError included
+                    raise InputError(
+                        f"{self.journal.path}: the answer to id {item.id!r} does not fit this "
+                        f"request's response_format ({exc}); use another journal"
+                    ) from None
                 self.skipped.append(index)
         return todo
 
@@ -187,7 +194,11 @@ class BatchRunner:
                     result, record = exc, error_record(item.id, exc)
             else:
                 record = error_record(item.id, result)
-            self.journal.write(record)
+            try:
+                self.journal.write(record)
+            except OSError:
+                self.stop("failure")  # a full disk fails every later write too
+                raise
         self.results[index] = result
         if isinstance(result, BaseException):
             if self.fail_fast:

@@ -228,6 +228,9 @@ def _run_journal(
     )
     try:
         asyncio.run(_arun(runner, err))
+    except OSError as exc:
+        print(f"error: cannot write to {args.output}: {exc}", file=err)
+        return EXIT_FAILED
     finally:
         runner.progress.close()
     return _summary(args, argv, runner, err)

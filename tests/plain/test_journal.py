@@ -124,3 +124,11 @@ def test_a_json_answer_that_is_not_json_keeps_its_text_in_the_failure() -> None:
         "message": "bad",
         "status_code": 422,
     }
+
+
+def test_a_journal_answer_that_does_not_fit_the_request_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    _write(path, json.dumps({**ANSWER, "id": 0, "text": "plain text"}) + "\n")
+    chat = pa.ParallelChat(api_key="k", base_url="http://127.0.0.1:9", requests_per_minute=None)
+    with pytest.raises(pa.InputError, match="does not fit"):
+        chat.map(["q"], journal=path, response_format=Company)
