@@ -18,9 +18,27 @@ from .core import (
     MessagesInput,
     ParallelClient,
 )
+from .core._client import refuse_stream_flag
 from .core._config import DEFAULT_BATCH_CONCURRENCY
 
 __all__ = ["ParallelChat", "acomplete", "astream", "complete", "default_chat", "stream"]
+
+
+def _prompt_list(prompts: Any, params: dict[str, Any]) -> list[Any]:
+    """The prompts as a list; a single prompt or a non-iterable is refused, not split."""
+    if prompts is None or isinstance(prompts, (str, bytes, dict)):
+        raise InputError(
+            f"map() takes an iterable of prompts (a list of strings or message lists), got "
+            f"{type(prompts).__name__}; for one prompt call chat(prompt)"
+        )
+    try:
+        items = list(prompts)
+    except TypeError:
+        raise InputError(
+            f"map() takes an iterable of prompts, got {type(prompts).__name__}"
+        ) from None
+    refuse_stream_flag(params)
+    return items
 
 
 def _check_concurrency(concurrency: int) -> None:
@@ -159,7 +177,7 @@ class ParallelChat(ParallelClient):
         params: dict[str, Any],
     ) -> tuple[BatchRunner, Journal | None]:
         _check_concurrency(concurrency)
-        requests = [self.request(prompt, **params) for prompt in prompts]
+        requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
         item_ids = _check_ids(ids, len(requests))
         items = [BatchItem(i, r) for i, r in zip(item_ids, requests, strict=True)]
         opened = Journal(journal) if journal is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ._errors import InputError, MissingAPIKeyError
 
@@ -20,6 +20,9 @@ BASE_URL_ENV = "PARALLEL_BASE_URL"
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
 UNKNOWN_MODEL_TIMEOUT = 600.0
+# Caps on one answer, decoded: a real answer with its basis is kilobytes to a few MB.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
 
 # A batch with a journal puts an item back after a 429 that outlived the transport's
 # retries, at most this many times, pausing every worker first: a 429 storm slows a long
@@ -33,7 +36,8 @@ AuthHeader = Literal["bearer", "x-api-key"]
 class ParallelConfig(BaseModel):
     """Everything needed to reach the API. The key is a `SecretStr`: never printed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a rejected api_key must not be echoed by pydantic's message.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     api_key: SecretStr | None = Field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
@@ -50,6 +54,26 @@ class ParallelConfig(BaseModel):
     retry_max_delay: float = Field(default=8.0, ge=0)
     # A Retry-After longer than this is not waited out; the RateLimitError is raised.
     max_retry_after: float = Field(default=60.0, ge=0)
+    # Past these the answer is refused with ResponseTooLargeError (bytes, decoded).
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, gt=0)
+    max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _header_safe_key(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            raise ValueError(f"api_key must be a string, got {type(raw).__name__}")
+        # A key read from a file often ends with a newline; nothing else is changed.
+        raw = raw.strip()
+        if not all("!" <= c <= "~" for c in raw):
+            raise ValueError(
+                "api_key holds characters an HTTP header cannot carry (non-ASCII, spaces "
+                "or control characters such as CR/LF); check how the key was copied"
+            )
+        return SecretStr(raw)
 
     @field_validator("base_url")
     @classmethod
@@ -93,9 +117,34 @@ class ParallelConfig(BaseModel):
             values["base_url"] = os.environ[BASE_URL_ENV]
         try:
             return cls(**values)
+        except ValidationError as exc:
+            # Built without the inputs: never echo a secret (or a list holding one) back.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
+                for err in exc.errors(include_url=False, include_input=False)
+            )
+            raise InputError(
+                _redact(f"invalid option(s): {problems}", values.get("api_key"))
+            ) from None
         except ValueError as exc:
-            # pydantic's message is clear, but never let it echo a secret input back.
             raise InputError(_redact(str(exc), values.get("api_key"))) from None
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A pickle is saved state: it never holds the key. The loaded copy reads
+        # PARALLEL_API_KEY where it is loaded, as the adapters' pickles do.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        env_key = os.environ.get(API_KEY_ENV)
+        if state["__dict__"].get("api_key") is None and env_key:
+            try:
+                key = type(self)._header_safe_key(env_key)
+            except ValueError:
+                key = None  # refused at the first request instead, by require_key
+            state["__dict__"] = {**state["__dict__"], "api_key": key}
+        super().__setstate__(state)
 
     def replace(self, **changes: Any) -> ParallelConfig:
         if not changes:

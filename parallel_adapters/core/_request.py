@@ -47,6 +47,11 @@ MEANINGFUL_IGNORED_PARAMS = frozenset(
     {"stop", "tools", "tool_choice", "functions", "function_call"}
 )
 
+# Fields the request shapes itself; extra_body may not override them.
+_OWN_FIELDS = frozenset(
+    {"model", "messages", "stream", "response_format", "previous_interaction_id"}
+)
+
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
@@ -225,6 +230,8 @@ def shape_request(
             )
     if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
         raise InputError("previous_interaction_id must be a string")
+    if extra_body is not None and not isinstance(extra_body, Mapping):
+        raise InputError(f"extra_body must be a dict, got {type(extra_body).__name__}")
 
     wire_format, output_model = normalize_response_format(response_format)
     body: dict[str, Any] = {"model": model, "messages": merge_messages(messages)}
@@ -235,6 +242,13 @@ def shape_request(
     if previous_interaction_id:
         body["previous_interaction_id"] = previous_interaction_id
     if extra_body:
+        clash = sorted(str(k) for k in extra_body if k in body or k in _OWN_FIELDS)
+        if clash:
+            # extra_body adds provider fields; it must not silently replace the request's own.
+            raise InputError(
+                f"extra_body may not set {clash}: pass them as arguments (model=, the "
+                "messages, stream via .stream(), response_format=, previous_interaction_id=)"
+            )
         body.update(extra_body)
     _check_wire_body(body)
     return ChatRequest(body=body, output_model=output_model)

@@ -8,6 +8,7 @@ missing, null or "", so any of those shapes is accepted.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,11 @@ from ._errors import OutputParseError, ServerError
 from ._request import ChatRequest
 
 __all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
+
+logger = logging.getLogger("parallel_adapters")
+
+# Models that answer without a basis: their streams have no last-chunk evidence.
+BASISLESS_MODELS = frozenset({"speed"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class Completion:
     usage: dict[str, Any] | None = None
     parsed: BaseModel | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    # A research-model stream that ended with no `[DONE]`, no finish_reason and no
+    # basis: the connection closed cleanly, but the answer may be cut short.
+    incomplete: bool = False
 
     def __str__(self) -> str:
         return self.text
@@ -88,6 +97,7 @@ def _build(
     model: Any,
     finish_reason: Any,
     usage: Any,
+    incomplete: bool = False,
 ) -> Completion:
     basis = parse_basis(basis_raw)
     return Completion(
@@ -102,6 +112,7 @@ def _build(
         usage=usage if isinstance(usage, dict) and usage else None,
         parsed=_parse_output(text, request.output_model),
         raw=raw,
+        incomplete=incomplete,
     )
 
 
@@ -152,6 +163,8 @@ class StreamAccumulator:
         self._finish_reason: Any = None
         self._usage: Any = None
         self._last: dict[str, Any] = {}
+        # Set by whoever reads the events when `data: [DONE]` arrives.
+        self.saw_done = False
 
     @property
     def text(self) -> str:
@@ -197,6 +210,14 @@ class StreamAccumulator:
         raw["basis"] = self._basis or []
         raw["interaction_id"] = self._interaction_id
         raw["usage"] = self._usage
+        incomplete = self._looks_cut_short()
+        if incomplete:
+            logger.warning(
+                "the %s stream ended with no [DONE], no finish_reason and no basis; "
+                "the answer (%d characters) may be cut short (Completion.incomplete)",
+                self.request.model,
+                len(self.text),
+            )
         return _build(
             self.request,
             text=self.text,
@@ -206,4 +227,13 @@ class StreamAccumulator:
             model=self._model,
             finish_reason=self._finish_reason,
             usage=self._usage,
+            incomplete=incomplete,
         )
+
+    def _looks_cut_short(self) -> bool:
+        """Research models send their basis on the last chunk; `[DONE]` and finish_reason
+        are not promised. Only a stream with none of the three is suspect: for `speed`,
+        which has no basis, nothing tells a cut stream from a whole one."""
+        if self.saw_done or self._finish_reason or self._basis:
+            return False
+        return self.request.model not in BASISLESS_MODELS

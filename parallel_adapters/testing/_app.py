@@ -50,6 +50,10 @@ from ._schema import SchemaError
 from ._validation import ChatRequest, parse_chat_request
 
 CHAT_PATHS = frozenset({"/chat/completions", "/v1beta/chat/completions"})
+# A request body past this gets 413 unread; the suites send 10 MB prompts.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# Headers and body must arrive within this (seconds), or the connection is closed (408).
+READ_TIMEOUT = 30.0
 _JSON = "application/json"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -222,6 +226,8 @@ class EmulatorApp:
         self.rate_limit = RateLimit.of(rate_limit)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.read_timeout = READ_TIMEOUT
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -271,18 +277,51 @@ class EmulatorApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        headers = [(k, v) for k, v in request.headers.items()]
+        refusal = self._refuse_unread(scope, request)
+        if refusal is not None:
+            # Nothing unauthenticated or oversized is read, let alone kept in the log.
+            status, body = refusal
+            entry = self.log.record(request.method, scope["path"], headers, b"")
+            exchange = _Exchange(self, scope, receive, send, entry)
+            await exchange.respond(status, body, headers={"connection": "close"})
+            return
         try:
-            raw = await request.body()
+            raw = await asyncio.wait_for(self._read_body(request), self.read_timeout)
         except ClientDisconnect:
             return
-        entry = self.log.record(
-            request.method, scope["path"], [(k, v) for k, v in request.headers.items()], raw
-        )
+        except (asyncio.TimeoutError, _BodyTooLarge) as error:
+            status = 413 if isinstance(error, _BodyTooLarge) else 408
+            entry = self.log.record(request.method, scope["path"], headers, b"")
+            exchange = _Exchange(self, scope, receive, send, entry)
+            body = _wire.parallel_error(status, "ref_unread", _UNREAD[status])
+            await exchange.respond(status, body, headers={"connection": "close"})
+            return
+        entry = self.log.record(request.method, scope["path"], headers, raw)
         exchange = _Exchange(self, scope, receive, send, entry)
         try:
             await self._route(exchange, request, raw)
         finally:
             exchange.watch.close()
+
+    def _refuse_unread(self, scope: Scope, request: Request) -> tuple[int, bytes] | None:
+        """401 or 413 decided from the headers alone, for a chat POST."""
+        if scope["path"] not in CHAT_PATHS or request.method != "POST":
+            return None
+        if self._authenticate(request) is None:
+            return 401, _wire.parallel_error(401, "ref_unauthenticated")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            return 413, _wire.parallel_error(413, "ref_too_large", _UNREAD[413])
+        return None
+
+    async def _read_body(self, request: Request) -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise _BodyTooLarge
+        return bytes(body)
 
     async def _route(self, exchange: _Exchange, request: Request, raw: bytes) -> None:
         if exchange.scope["path"] not in CHAT_PATHS:
@@ -396,7 +435,7 @@ class EmulatorApp:
                 dataclasses.replace(prompt, query=" ".join(questions)),
                 request.response_format,
             )
-        except SchemaError as error:
+        except (SchemaError, RecursionError) as error:
             # The request model accepts any object as a schema; one that no value can
             # satisfy is reported like the other validation errors.
             fmt = request.response_format
@@ -512,6 +551,16 @@ class EmulatorApp:
             await exchange.body(bytes(pending), more=False)
             return "stop"
         return "go"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+_UNREAD = {
+    408: "Request timeout: the request was not received in time",
+    413: "Payload too large: the request body exceeds the limit",
+}
 
 
 # Faults that change a successful answer rather than replace it.

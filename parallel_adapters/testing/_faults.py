@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 FAULT_HEADER = "x-emulator-fault"
+_MAX_SECONDS = 86400.0
 
 FAULTS: dict[str, str] = {
     "429": "429 in Parallel's envelope, without Retry-After",
@@ -67,8 +68,9 @@ class Fault:
             known = ", ".join(FAULTS)
             raise ValueError(f"unknown fault {self.name!r}; use a status code 400-599 or {known}")
         for name, value in (("retry_after", self.retry_after), ("duration", self.duration)):
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must not be negative")
+            if value is not None and not 0 <= value < _MAX_SECONDS:
+                # NaN and infinity included: a wait of either broke the server (500).
+                raise ValueError(f"{name} must be a number of seconds from 0 to {_MAX_SECONDS:g}")
         if self.after_chunks is not None and self.after_chunks < 0:
             raise ValueError("after_chunks must not be negative")
         if self.status is not None and not 400 <= self.status <= 599:

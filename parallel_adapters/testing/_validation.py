@@ -70,6 +70,15 @@ ErrorItem = dict[str, Any]
 
 def parse_chat_request(raw: bytes) -> ChatRequest | list[ErrorItem]:
     """The validated request, or the list of FastAPI-style error items."""
+    try:
+        return _parse_chat_request(raw)
+    except RecursionError:
+        # JSON (or a schema inside it) nested past what the parser can walk: a client
+        # error, not a 500.
+        return [_error("json_invalid", [], "JSON decode error", {}, {"error": "nested too deeply"})]
+
+
+def _parse_chat_request(raw: bytes) -> ChatRequest | list[ErrorItem]:
     if not raw.strip():
         return [_error("missing", [], "Field required", None)]
     try:
