@@ -10,14 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import _imports, _overhead, _ratelimit, _throughput, _ttft
+from bench import _batch, _imports, _overhead, _ratelimit, _throughput, _ttft
 from bench._contenders import offline_env
 from bench._emulator import ROOT
 from bench._machine import describe, load_average
 from bench._settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "responses"]
+SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "batch"]
 
 
 def log(message: str) -> None:
@@ -48,6 +48,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _ratelimit.run(settings, log)
     if name == "responses":
         return lambda: _overhead.run_responses(settings, out / "profiles", log)
+    if name == "batch":
+        return lambda: _batch.run(settings, log)
     return lambda: _imports.run(settings, log)
 
 

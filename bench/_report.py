@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench._batch import section as _batch
 from bench._targets import evaluate
 
 _FRAMEWORKS = ("llama_index", "dspy", "langchain_core", "langchain_parallel", "litellm")
@@ -469,7 +470,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
     if results.get("load_note"):
         lines += [results["load_note"], ""]
     samples = [results["load_before"], results["load_after"]]
-    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "responses"):
+    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "batch"):
         if data := results.get(key):
             samples += [data.get("load_before") or [], data.get("load_after") or []]
     busy = max((sample[0] for sample in samples if sample), default=0.0)
@@ -519,6 +520,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
         ("ratelimit", _ratelimit),
         ("imports", _imports),
         ("responses", _responses),
+        ("batch", _batch),
     ]
     for key, section in sections:
         if data := results.get(key):

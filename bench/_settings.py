@@ -35,6 +35,12 @@ class Settings:
     ratelimit_concurrency: int = 8
     # 5. import time and memory
     import_repeats: int = 7
+    # 6. `parallel-adapters batch`: throughput, then a SIGKILL half-way and a resume
+    batch_requests: int = 2000
+    # The client's own CPU (~7 ms a request in scenario 3) must not be the limit: 32 in
+    # flight at 0.5 s is 64 requests/s at best, well within one core.
+    batch_concurrency: int = 32
+    batch_latency: float = 0.500
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,4 +61,5 @@ QUICK = Settings(
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,
+    batch_requests=300,
 )

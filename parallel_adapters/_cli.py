@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--live", action="store_true", help="the real API (needs PARALLEL_API_KEY)")
     demo.add_argument("--model", default=None, help="speed, lite, base (default) or core")
 
+    from ._batch_cli import add_parser as add_batch_parser
+
+    add_batch_parser(commands)
+
     emulator = commands.add_parser(
         "emulator", help="run the local Parallel emulator", add_help=False
     )
@@ -156,6 +160,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
     args = _parser().parse_args(argv)
     if args.command == "emulator":
         try:
@@ -173,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args, sys.stdout)
+        if args.command == "batch":
+            from ._batch_cli import run as run_batch
+
+            return run_batch(args, argv, sys.stdout, sys.stderr)
         return _ask(args, sys.stdout)
     except (InputError, MissingAPIKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -57,6 +57,11 @@ RESPONSES_MAX_INPUT_CHARS = 20_000
 METADATA_MAX_KEYS = 16
 METADATA_MAX_KEY_CHARS = 64
 METADATA_MAX_VALUE_CHARS = 512
+# A batch with a journal puts an item back after a 429 that outlived the transport's
+# retries, at most this many times, pausing every worker first: a 429 storm slows a long
+# batch down instead of failing its items.
+BATCH_RATE_LIMIT_ROUNDS = 20
+DEFAULT_BATCH_CONCURRENCY = 8
 
 AuthHeader = Literal["bearer", "x-api-key"]
 

@@ -12,6 +12,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -189,6 +190,38 @@ class StreamError(ParallelError):
     def __init__(self, message: str, *, partial_text: str, status_code: int | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.partial_text = partial_text
+
+
+class BatchError(ParallelError):
+    """Some items of a batch (`map`, `amap`) failed; nothing that succeeded is lost.
+
+    `results` is in input order: a `Completion` where an answer arrived, the exception
+    where an item failed, and None where the item was never sent (the batch stopped
+    first). The first failure is also chained as `__cause__`.
+    """
+
+    def __init__(self, message: str, *, results: list[Any]) -> None:
+        super().__init__(message)
+        self.results = results
+
+    @property
+    def errors(self) -> dict[int, BaseException]:
+        """The failed items: input position -> exception."""
+        return {i: r for i, r in enumerate(self.results) if isinstance(r, BaseException)}
+
+    @property
+    def not_started(self) -> list[int]:
+        """Input positions of the items that were never sent."""
+        return [i for i, r in enumerate(self.results) if r is None]
+
+    @property
+    def succeeded(self) -> dict[int, Any]:
+        """The answers that arrived: input position -> `Completion`."""
+        return {
+            i: r
+            for i, r in enumerate(self.results)
+            if r is not None and not isinstance(r, BaseException)
+        }
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
