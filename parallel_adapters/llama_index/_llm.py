@@ -61,7 +61,9 @@ dispatcher = get_dispatcher(__name__)
 # and a web-research answer with per-field reasoning rarely exceeds 4k tokens.
 # `max_tokens` is ignored by the server, so num_output limits nothing there.
 DEFAULT_CONTEXT_WINDOW = 32_768
+"""Tokens `ParallelLLM.metadata` reports as its context window, for LlamaIndex's prompt fitting."""
 DEFAULT_NUM_OUTPUT = 4_096
+"""Tokens `ParallelLLM.metadata` reserves for the answer (the server ignores `max_tokens`)."""
 
 _CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete

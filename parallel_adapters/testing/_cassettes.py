@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from .._version import __version__
 
 PROVENANCE_HEADER = "x-recorded-from"
+"""Response header stamped into every recorded interaction: the backend it came from."""
 LIVE_BASE_URL = "https://api.parallel.ai"
 # Replays never reach it (vcrpy answers), but the client still needs some URL and key.
 REPLAY_BASE_URL = "http://127.0.0.1:8787"
@@ -93,6 +94,7 @@ def json_body_matcher(r1: _RecordedRequest, r2: _RecordedRequest) -> None:
 
 
 def register_matchers(vcr: _MatcherRegistry) -> None:
+    """Register `json_body_matcher` on a vcrpy `VCR` as `"json_body"`, for `match_on`."""
     vcr.register_matcher("json_body", json_body_matcher)
 
 

@@ -16,7 +16,9 @@ from ._server import ServerThread, run_foreground
 from ._wire import PROFILES, Profile
 
 DEFAULT_API_KEY = "test-key"
+"""The key a `ParallelEmulator()` accepts unless given another (or None: any key)."""
 DEFAULT_STALL_SECONDS = 30.0
+"""How long the stall faults hold a request before answering, by default."""
 
 
 class ParallelEmulator:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 FAULT_HEADER = "x-emulator-fault"
+"""Request header naming a fault for that one request: `x-emulator-fault: 503`."""
 
 FAULTS: dict[str, str] = {
     "429": "429 in Parallel's envelope, without Retry-After",
@@ -43,6 +44,7 @@ FAULTS: dict[str, str] = {
     "error-mid-stream": 'an SSE event {"error": {...}} after after_chunks events (default 1), '
     "then the stream ends",
 }
+"""Every fault the emulator can inject, by name, with what it does."""
 # Faults that shape a successful response; they have no effect if the request fails anyway,
 # and the stream-only ones have none on a non-streaming request.
 STREAM_ONLY = frozenset({"keepalive-comments", "no-done", "error-mid-stream"})
