@@ -60,7 +60,7 @@ class ParallelConfig(BaseModel):
     auth_header: AuthHeader = "bearer"
     """How the key is sent: `"bearer"` (`Authorization: Bearer <key>`) or `"x-api-key"`."""
     extra_headers: dict[str, str] = Field(default_factory=dict)
-    """Headers added to every request; the key may not be passed here."""
+    """Headers added to every request (none by default); the key may not be passed here."""
     # Backoff between retries: full jitter over min(initial * 2**n, max) seconds.
     retry_initial_delay: float = Field(default=0.5, ge=0)
     """Seconds: the cap of the first retry's random wait, doubled for each later retry."""
