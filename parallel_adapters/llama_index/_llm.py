@@ -114,23 +114,37 @@ class ParallelLLM(CustomLLM):
     """
 
     model: str = Field(default=_core_default("model"), description="speed, lite, base or core.")
+    """The model: `speed`, `lite`, `base` or `core` (default `speed`)."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """The API key; `PARALLEL_API_KEY` when not given. Never serialized or pickled."""
     base_url: str | None = Field(
         default=None, description="Defaults to PARALLEL_BASE_URL, else https://api.parallel.ai."
     )
+    """Where the API is; `PARALLEL_BASE_URL` when not given, else the real API."""
     timeout: float | None = Field(
         default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
     )
+    """Seconds to wait for an answer; None picks the model's own (60 s to 600 s)."""
     max_retries: int = _config_field("max_retries")
+    """Same as `ParallelConfig.max_retries`."""
     requests_per_minute: int | None = _config_field("requests_per_minute")
+    """Same as `ParallelConfig.requests_per_minute`."""
     rate_limit_window: float = _config_field("rate_limit_window")
+    """Same as `ParallelConfig.rate_limit_window`."""
     auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
+    """Same as `ParallelConfig.auth_header`."""
     extra_headers: dict[str, str] = _config_field("extra_headers")
+    """Same as `ParallelConfig.extra_headers`."""
     retry_initial_delay: float = _config_field("retry_initial_delay")
+    """Same as `ParallelConfig.retry_initial_delay`."""
     retry_max_delay: float = _config_field("retry_max_delay")
+    """Same as `ParallelConfig.retry_max_delay`."""
     max_retry_after: float = _config_field("max_retry_after")
+    """Same as `ParallelConfig.max_retry_after`."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
+    """Tokens LlamaIndex reserves for the answer (default 4,096)."""
 
     _slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
 
@@ -155,6 +169,7 @@ class ParallelLLM(CustomLLM):
 
     @classmethod
     def class_name(cls) -> str:
+        """`"ParallelLLM"`: the name LlamaIndex serializes this class under."""
         return "ParallelLLM"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -165,6 +180,7 @@ class ParallelLLM(CustomLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        """A chat model with `context_window` and `num_output`, for LlamaIndex."""
         return LLMMetadata(
             context_window=self.context_window,
             num_output=self.num_output,
@@ -210,11 +226,17 @@ class ParallelLLM(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """One answer; `additional_kwargs` holds `basis`, `citations` and `interaction_id`.
+
+        `kwargs` take `response_format`, `previous_interaction_id` and `extra_body`;
+        bad input raises `InputError` before anything is sent.
+        """
         client, request = self._request(messages, False, kwargs)
         return chat_response(client.send(request))
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """The answer in pieces; a last chunk with an empty delta carries the basis."""
         client, request = self._request(messages, True, kwargs)
 
         def gen() -> ChatResponseGen:
@@ -233,6 +255,7 @@ class ParallelLLM(CustomLLM):
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The async `chat`."""
         client, request = self._request(messages, False, kwargs)
         return chat_response(await client.asend(request))
 
@@ -240,6 +263,7 @@ class ParallelLLM(CustomLLM):
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        """The async `stream_chat`."""
         # Returns the generator rather than being one: the callback decorator needs that.
         client, request = self._request(messages, True, kwargs)
 
@@ -260,24 +284,28 @@ class ParallelLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """`chat` with the prompt as one user message."""
         return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """`stream_chat` with the prompt as one user message."""
         return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        """The async `complete`."""
         return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
+        """The async `stream_complete`."""
         return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
 
     # -- structured output: the schema goes as response_format, not as prompt prose ----------

@@ -112,11 +112,15 @@ class RecordingBackend:
     """Where a cassette test's client should point."""
 
     kind: BackendKind
+    """`"replay"` (vcrpy answers from the cassette), `"live"` or `"emulator"`."""
     base_url: str
+    """The client's `base_url`."""
     api_key: str
+    """The client's key: the real one when live, a fixed test key otherwise."""
 
     @property
     def provenance(self) -> str:
+        """The value recordings made against this backend get in `PROVENANCE_HEADER`."""
         return provenance_for(self.kind)
 
 

@@ -56,6 +56,7 @@ class ParallelEmulator:
             stall_seconds=stall_seconds,
             corpus=corpus,
         )
+        """The ASGI application being served; `build_app` makes one to serve yourself."""
         self._host = host
         self._port = port
         self._server: ServerThread | None = None
@@ -63,6 +64,7 @@ class ParallelEmulator:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> ParallelEmulator:
+        """Serve on a thread of its own (a `with` block does this); returns itself."""
         if self._server is None:
             server = ServerThread(self.app, self._host, self._port)
             server.start()
@@ -88,6 +90,7 @@ class ParallelEmulator:
 
     @property
     def running(self) -> bool:
+        """Whether it is serving."""
         return self._server is not None
 
     @property
@@ -100,6 +103,7 @@ class ParallelEmulator:
 
     @property
     def port(self) -> int:
+        """The port it listens on (a free one when constructed with `port=0`)."""
         if self._server is None:
             raise RuntimeError("the emulator is not running")
         return self._server.port
@@ -108,10 +112,12 @@ class ParallelEmulator:
 
     @property
     def api_key(self) -> str | None:
+        """The only key accepted, or None when any non-empty key is."""
         return self.app.api_key
 
     @property
     def profile(self) -> Profile:
+        """`"documented"` or `"openai"`: how the fields the API leaves empty are filled."""
         return self.app.profile
 
     @profile.setter
@@ -120,6 +126,7 @@ class ParallelEmulator:
 
     @property
     def latency(self) -> LatencyModel:
+        """The delays before the first token and between chunks; settable while running."""
         return self.app.latency
 
     @latency.setter
@@ -128,6 +135,7 @@ class ParallelEmulator:
 
     @property
     def rate_limit(self) -> RateLimit | None:
+        """Requests allowed per window for each key (429 beyond), or None; settable."""
         return self.app.rate_limit
 
     @rate_limit.setter
@@ -136,6 +144,7 @@ class ParallelEmulator:
 
     @property
     def stall_seconds(self) -> float:
+        """How long the `stall` faults hold a request by default; settable."""
         return self.app.stall_seconds
 
     @stall_seconds.setter

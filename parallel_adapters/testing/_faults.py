@@ -55,6 +55,7 @@ class Fault:
     """One failure to apply to one request. Build one with `Fault("name", ...)` or `parse`."""
 
     name: str
+    """One of the names in `FAULTS`."""
     status: int | None = None
     """The HTTP status of an `envelope-*` fault."""
     retry_after: float | None = None
@@ -142,14 +143,17 @@ class FaultQueue:
                 self._queue.extend([fault] * times)
 
     def pop(self) -> Fault | None:
+        """The next fault to apply, removed from the queue; None when it is empty."""
         with self._lock:
             return self._queue.popleft() if self._queue else None
 
     def clear(self) -> None:
+        """Drop every queued fault."""
         with self._lock:
             self._queue.clear()
 
     def pending(self) -> list[Fault]:
+        """The queued faults, next first."""
         with self._lock:
             return list(self._queue)
 
@@ -157,4 +161,5 @@ class FaultQueue:
         return len(self._queue)
 
     def extend(self, faults: Iterable[Fault | str]) -> None:
+        """Queue each fault once."""
         self.push(*faults)

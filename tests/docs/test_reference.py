@@ -58,6 +58,46 @@ def test_public_name_has_a_docstring(package: griffe.Module, module: str, name: 
     assert docstring, f"{module}.{name} ({target.path}) has no docstring"
 
 
+def _attributes_sections(cls: griffe.Class) -> set[str]:
+    """Names described in the `Attributes:` section of the class's or a base's docstring."""
+    names: set[str] = set()
+    for klass in [cls, *cls.mro()]:
+        if klass.docstring:
+            for section in klass.docstring.parse("google"):
+                if section.kind is griffe.DocstringSectionKind.attributes:
+                    names.update(attribute.name for attribute in section.value)
+    return names
+
+
+def public_classes() -> list[tuple[str, str]]:
+    seen: set[int] = set()
+    classes = []
+    for module, name in public_names():
+        value = getattr(importlib.import_module(module), name)
+        if isinstance(value, type) and id(value) not in seen:
+            seen.add(id(value))
+            classes.append((module, name))
+    return classes
+
+
+@pytest.mark.parametrize(("module", "name"), public_classes(), ids=lambda v: v)
+def test_public_members_have_docstrings(package: griffe.Module, module: str, name: str) -> None:
+    # Members the reference would show: defined in the class itself, public. (Members
+    # without a docstring are left out of the rendered page, so they must have one.)
+    cls = _griffe_object(package, module, name)
+    described = _attributes_sections(cls)
+    missing = [
+        member_name
+        for member_name, member in cls.members.items()
+        if not member_name.startswith("_")
+        and member_name != "model_config"  # pydantic's settings, not an API
+        and not member.is_alias
+        and not member.docstring
+        and member_name not in described
+    ]
+    assert not missing, f"{module}.{name}: members without a docstring: {missing}"
+
+
 def _documented() -> set[str]:
     paths: set[str] = set()
     for page in REFERENCE.glob("*.md"):
