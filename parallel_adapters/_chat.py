@@ -61,6 +61,7 @@ class ParallelChat(ParallelClient):
         super().__init__(model=model, **options)
 
     def __call__(self, messages: MessagesInput, **params: Any) -> Completion:
+        """`chat(messages, **params)` is `chat.complete(messages, **params)`."""
         return self.complete(messages, **params)
 
     @overload
