@@ -41,10 +41,11 @@ class ParallelConfig(BaseModel):
     """The Parallel API key; `from_options` reads `PARALLEL_API_KEY` when it is not given.
     Checked at the first request (`MissingAPIKeyError`), not here."""
     base_url: str = DEFAULT_BASE_URL
-    """Where the API is (`PARALLEL_BASE_URL` when not given): `http://` or `https://`,
-    without `/chat/completions`."""
+    """Where the API is: `PARALLEL_BASE_URL` when not given, else `https://api.parallel.ai`.
+    Starts with `http://` or `https://`, without `/chat/completions`."""
     model: str = DEFAULT_MODEL
-    """The default model: `speed`, `lite`, `base` or `core` (each call may pass its own)."""
+    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (each
+    call may pass its own)."""
     timeout: float | None = Field(default=None, gt=0)
     """Seconds to wait for a whole answer; None picks one per model (`MODEL_TIMEOUTS`:
     60 s for speed, 180 s lite, 300 s base, 600 s core)."""
