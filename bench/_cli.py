@@ -101,4 +101,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     for path in write(results, out):
         log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    if out == HERE and not args.quick:
+        # The site's benchmarks page shows the run recorded in bench/, never a quick one.
+        from bench.report_docs import write as write_page
+
+        for path in write_page():
+            log(f"wrote {path.relative_to(ROOT)}")
     return 0

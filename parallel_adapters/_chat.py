@@ -57,6 +57,7 @@ class ParallelChat(ParallelClient):
         super().__init__(model=model, **options)
 
     def __call__(self, messages: MessagesInput, **params: Any) -> Completion:
+        """`chat(messages, **params)` is `chat.complete(messages, **params)`."""
         return self.complete(messages, **params)
 
     @overload
@@ -250,17 +251,41 @@ def default_chat() -> ParallelChat:
 
 
 def complete(messages: MessagesInput, **params: Any) -> Completion:
-    """Ask Parallel once: `complete("question", model="base")`."""
+    """Ask Parallel once: `complete("question", model="base")`.
+
+    Uses the process-wide client of `default_chat()`, configured from the environment.
+
+    Args:
+        messages: A string (one user message), a list of `{"role", "content"}` dicts,
+            or objects with `.role` and `.content`.
+        **params: `model` (default `speed`), `response_format` (a pydantic model, a
+            JSON schema or `{"type": "json_object"}`), `previous_interaction_id`,
+            `extra_body`. OpenAI sampling parameters the API ignores are accepted.
+
+    Returns:
+        The answer, with `basis` and `citations`.
+
+    Raises:
+        InputError: the request cannot be sent as given (raised before any request).
+        ParallelError: a subclass for each failure (see the error tree).
+    """
     return default_chat().complete(messages, **params)
 
 
 async def acomplete(messages: MessagesInput, **params: Any) -> Completion:
+    """The async `complete`: `await acomplete("question", model="base")`."""
     return await default_chat().acomplete(messages, **params)
 
 
 def stream(messages: MessagesInput, **params: Any) -> ChatStream:
+    """Stream an answer: `for part in stream("question"): print(part.delta, end="")`.
+
+    After the loop, the stream's `.completion` holds the whole answer and its basis.
+    Takes the arguments of `complete`.
+    """
     return default_chat().stream(messages, **params)
 
 
 def astream(messages: MessagesInput, **params: Any) -> AsyncChatStream:
+    """The async `stream`: `async for part in astream("question")`, then `.completion`."""
     return default_chat().astream(messages, **params)
