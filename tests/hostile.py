@@ -12,6 +12,7 @@ given the parsed request and the socket.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import socket
@@ -229,6 +230,7 @@ def answer(exchange: Exchange, text: str = "Hello.") -> None:
         exchange.respond_json(200, chat_body(text))
 
 
+@functools.lru_cache(maxsize=8)
 def gzip_of_zeros_answer(size: int, *, streaming: bool) -> bytes:
     """A valid answer whose text is `size` spaces-worth of 'a's, gzip-compressed (a bomb:
     a few kB on the wire)."""

@@ -9,7 +9,7 @@ the events here gives every API path the same checks.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +115,7 @@ def events(chunks: Iterable[bytes]) -> Iterator[ServerEvent]:
     yield from parser.close()
 
 
-async def aevents(chunks: AsyncIterator[bytes]) -> AsyncIterator[ServerEvent]:
+async def aevents(chunks: AsyncIterator[bytes]) -> AsyncGenerator[ServerEvent, None]:
     parser = SSEParser()
     async for chunk in chunks:
         for event in parser.feed(chunk):

@@ -43,7 +43,15 @@ from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
 from ._responses import ResponsesAccumulator, completion_from_responses_body
-from ._sse import DONE, aevents, decode_event, events, is_event_stream, read_json_body
+from ._sse import (
+    DONE,
+    ServerEvent,
+    aevents,
+    decode_event,
+    events,
+    is_event_stream,
+    read_json_body,
+)
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
@@ -396,18 +404,31 @@ def _stream_broken(error: ParallelError, accumulator: _Accumulator) -> StreamErr
 def _payloads(response: Any, accumulator: _Accumulator) -> Iterator[Any]:
     """The JSON payloads of a stream's events, up to `[DONE]` (noted on the accumulator)."""
     for event in events(response.iter_bytes()):
+        if accumulator.saw_done:
+            continue  # read to the end (bounded by the deadline and the size caps)
         if event.data.strip() == DONE:
             accumulator.saw_done = True
-            return
+            continue
         yield decode_event(event)
 
 
-async def _apayloads(response: Any, accumulator: _Accumulator) -> AsyncIterator[Any]:
+async def _aevents_to_done(
+    response: Any, accumulator: _Accumulator
+) -> AsyncGenerator[ServerEvent, None]:
+    """The events before `[DONE]`, read to the end of the body as the SDK does.
+
+    Nothing is raised in here and nothing closed: an error is raised by the caller, so
+    this generator and the HTTP library's under it stay suspended and referenced by the
+    stream until it goes, and the loop finalizes them at shutdown, not mid-call (a
+    generator dropped mid-call leaves a closing task behind).
+    """
     async for event in aevents(response.aiter_bytes()):
+        if accumulator.saw_done:
+            continue
         if event.data.strip() == DONE:
             accumulator.saw_done = True
-            return
-        yield decode_event(event)
+            continue
+        yield event
 
 
 # What an opened stream hands on: the SDK stream (to close), the payloads still to read,
@@ -522,6 +543,7 @@ class AsyncChatStream:
         self._transport = transport
         self._request = request
         self._completion: Completion | None = None
+        self._readers: list[AsyncGenerator[ServerEvent, None]] = []  # see _aevents_to_done
         self._parts: AsyncGenerator[StreamPart, None] = self._generate()
 
     def __aiter__(self) -> AsyncIterator[StreamPart]:
@@ -573,10 +595,11 @@ class AsyncChatStream:
                 if not is_event_stream(content_type):
                     body = read_json_body(content_type, await response.aread())
                     whole = _read(body, request)
-                    return sdk_stream, _no_chunks(), accumulator, whole.text, whole
-                chunks = _apayloads(response, accumulator)
-                async for chunk in chunks:
-                    delta = accumulator.add(chunk)
+                    return sdk_stream, _no_events(), accumulator, whole.text, whole
+                chunks = _aevents_to_done(response, accumulator)
+                self._readers.append(chunks)
+                async for event in chunks:
+                    delta = accumulator.add(decode_event(event))
                     if delta:
                         return sdk_stream, chunks, accumulator, delta, None
             except BaseException:
@@ -593,25 +616,20 @@ class AsyncChatStream:
                 yield StreamPart(first)
             while True:
                 try:
-                    chunk = await chunks.__anext__()
+                    event = await chunks.__anext__()
+                    delta = accumulator.add(decode_event(event))
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
                     error = self._transport.typed(exc)
                     raise _stream_broken(error, accumulator) from exc
-                try:
-                    delta = accumulator.add(chunk)
-                except Exception as exc:
-                    raise _stream_broken(self._transport.typed(exc), accumulator) from exc
                 if delta:
                     yield StreamPart(delta)
         finally:
-            with contextlib.suppress(Exception):
-                await chunks.aclose()
             await sdk_stream.close()
         self._completion = whole or accumulator.finish()
 
 
-async def _no_chunks() -> AsyncIterator[Any]:
+async def _no_events() -> AsyncGenerator[ServerEvent, None]:
     return
     yield  # pragma: no cover - makes this an async generator

@@ -58,6 +58,14 @@ class ServerError(core.ServerError, dspy.LMServerError):  # type: ignore[misc]
     """`parallel_adapters.ServerError` that is also `dspy.LMServerError`."""
 
 
+class ResponseTooLargeError(core.ResponseTooLargeError, dspy.LMServerError):  # type: ignore[misc]
+    """`parallel_adapters.ResponseTooLargeError` that is also `dspy.LMServerError`."""
+
+
+class RedirectError(core.RedirectError, dspy.LMProviderError):  # type: ignore[misc]
+    """`parallel_adapters.RedirectError` that is also `dspy.LMProviderError`."""
+
+
 class APITimeoutError(core.APITimeoutError, dspy.LMTimeoutError):  # type: ignore[misc]
     """`parallel_adapters.APITimeoutError` that is also `dspy.LMTimeoutError`."""
 
@@ -101,7 +109,9 @@ _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.NotFoundError: NotFoundError,
     core.UnprocessableRequestError: UnprocessableRequestError,
     core.BadRequestError: BadRequestError,
+    core.ResponseTooLargeError: ResponseTooLargeError,
     core.ServerError: ServerError,
+    core.RedirectError: RedirectError,
     core.APITimeoutError: APITimeoutError,
     core.APIConnectionError: APIConnectionError,
     core.StreamError: StreamError,

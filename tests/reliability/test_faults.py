@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ import pytest
 import parallel_adapters as pa
 from parallel_adapters import testing
 
+from .. import hostile
+from ..hostile import Exchange
 from .conftest import FAST, QUESTION, SENTINEL_KEY, chat_requests, open_fds, record, settle_fds
 
 MAX_RETRIES = 2
@@ -342,3 +345,78 @@ def test_an_odd_but_valid_stream_gives_the_whole_answer(
     _run, outcome = _call(emulator, driver)
     assert outcome == expected
     assert chat_requests(emulator) == 1
+
+
+# -- hostile servers: what the emulator, behind uvicorn, cannot send ----------------------
+
+REDIRECT_TARGETS: list[str] = []
+
+
+def _redirect(x: Exchange) -> None:
+    x.respond(307, "text/plain", b"moved", [("location", REDIRECT_TARGETS[-1])])
+
+
+def _trickle(x: Exchange) -> None:
+    # A valid answer, each byte well within the read timeout, the whole far past it.
+    if x.request.streaming:
+        x.send(x.head(200, [("content-type", "text/event-stream")]))
+        x.trickle(hostile.sse_events(["Slow", " answer."]), 0.01)
+    else:
+        body = json.dumps(hostile.chat_body("Slow answer.")).encode()
+        x.send(x.head(200, [("content-type", "application/json")]))
+        x.trickle(body, 0.01)
+
+
+def _bomb(x: Exchange) -> None:
+    ctype = "text/event-stream" if x.request.streaming else "application/json"
+    body = hostile.gzip_of_zeros_answer(8 * BOMB_CAP, streaming=x.request.streaming)
+    x.respond(200, ctype, body, [("content-encoding", "gzip")])
+
+
+def _invalid_utf8(x: Exchange) -> None:
+    if x.request.streaming:
+        event = b'data: {"choices": [{"delta": {"content": "caf\xe9"}}]}\n\n'
+        x.respond(200, "text/event-stream", event + b"data: [DONE]\n\n")
+    else:
+        x.respond(200, "application/json", b'{"choices": [{"message": {"content": "caf\xe9"}}]}')
+
+
+BOMB_CAP = 1024 * 1024
+# name: (script, error, attempts, options)
+HOSTILE: dict[
+    str, tuple[Callable[[Exchange], None], type[pa.ParallelError], int, dict[str, Any]]
+] = {
+    "redirect-307": (_redirect, pa.RedirectError, 1, {"timeout": 10}),
+    # A timed-out attempt may still be billed: not retried unless retry_timeouts=True.
+    "trickle": (_trickle, pa.APITimeoutError, 1, {}),
+    "gzip-bomb": (
+        _bomb,
+        pa.ResponseTooLargeError,
+        1,
+        {"max_response_bytes": BOMB_CAP, "timeout": 10},
+    ),
+    "invalid-utf8": (_invalid_utf8, pa.ServerError, MAX_RETRIES + 1, {"timeout": 10}),
+}
+
+
+@pytest.mark.usefixtures("fds_checked")
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("case", HOSTILE)
+def test_a_hostile_server_gets_the_typed_error(
+    emulator: testing.ParallelEmulator, driver: str, case: str
+) -> None:
+    record("faults_tried")
+    script, error, attempts, options = HOSTILE[case]
+    with (
+        hostile.HostileServer(hostile.answer, host="localhost") as elsewhere,
+        hostile.HostileServer(script) as server,
+    ):
+        REDIRECT_TARGETS.append(f"{elsewhere.base_url}/chat/completions")
+        run, outcome = _call(emulator, driver, base_url=server.base_url, **options)
+        served = len(server.requests)
+    record("requests_sent", served)
+    assert isinstance(outcome, error), repr(outcome)
+    assert not run.received, "no text reached the caller"
+    assert served == attempts
+    assert elsewhere.requests == [], "a redirect was followed"
+    assert SENTINEL_KEY not in str(outcome)
