@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ._errors import InputError, MissingAPIKeyError
+from ._ratestore import check_store_url, redact_store_url
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "MODEL_TIMEOUTS", "ParallelConfig"]
 
@@ -15,6 +16,11 @@ DEFAULT_BASE_URL = "https://api.parallel.ai"
 DEFAULT_MODEL = "speed"
 API_KEY_ENV = "PARALLEL_API_KEY"
 BASE_URL_ENV = "PARALLEL_BASE_URL"
+# Where the request budget is counted: "memory" (this process), "sqlite:///path" (every
+# process on one host) or "redis://host:port/db" (every host). The environment variable
+# switches a whole deployment without code changes.
+RATE_LIMIT_STORE_ENV = "PARALLEL_RATE_LIMIT_STORE"
+DEFAULT_RATE_LIMIT_STORE = "memory"
 
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
@@ -37,6 +43,8 @@ class ParallelConfig(BaseModel):
     requests_per_minute: int | None = Field(default=300, gt=0)
     # The window the rate is enforced over; shorter windows allow smaller bursts.
     rate_limit_window: float = Field(default=60.0, gt=0)
+    # Shared by every process that names the same store: see docs/scale.md.
+    rate_limit_store: str = DEFAULT_RATE_LIMIT_STORE
     auth_header: AuthHeader = "bearer"
     extra_headers: dict[str, str] = Field(default_factory=dict)
     # Backoff between retries: full jitter over min(initial * 2**n, max) seconds.
@@ -59,6 +67,11 @@ class ParallelConfig(BaseModel):
         if not value.strip():
             raise ValueError("model must be a non-empty string")
         return value
+
+    @field_validator("rate_limit_store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        return check_store_url(value)
 
     @field_validator("extra_headers")
     @classmethod
@@ -85,6 +98,8 @@ class ParallelConfig(BaseModel):
                 values["api_key"] = env_key
         if "base_url" not in values and os.environ.get(BASE_URL_ENV):
             values["base_url"] = os.environ[BASE_URL_ENV]
+        if "rate_limit_store" not in values and os.environ.get(RATE_LIMIT_STORE_ENV):
+            values["rate_limit_store"] = os.environ[RATE_LIMIT_STORE_ENV]
         try:
             return cls(**values)
         except ValueError as exc:
@@ -119,6 +134,7 @@ class ParallelConfig(BaseModel):
     def public_dict(self) -> dict[str, Any]:
         """The settings without the key: safe to log, save or print."""
         data = self.model_dump(exclude={"api_key"})
+        data["rate_limit_store"] = redact_store_url(self.rate_limit_store)
         data["api_key_set"] = self.api_key is not None
         return data
 

@@ -19,6 +19,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitStoreError",
     "ServerError",
     "StreamError",
     "UnprocessableRequestError",
@@ -130,6 +131,18 @@ class ServerError(APIStatusError):
         # None: no HTTP status applies (a garbled 200 body, an SSE error event).
         self.status_code = status_code
         self.retryable = retryable
+
+
+class RateLimitStoreError(ParallelError):
+    """The shared rate-limit store (`rate_limit_store`) could not be used.
+
+    Raised instead of waiting on, or silently skipping, a budget that other processes
+    count on. `store` names it, with any password masked.
+    """
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(message)
+        self.store = store
 
 
 class APITimeoutError(ParallelError):

@@ -208,6 +208,7 @@ class Transport:
                 self.config.require_key(),
                 rpm,
                 self.config.rate_limit_window,
+                self.config.rate_limit_store,
             )
         return self._limiter
 
@@ -252,6 +253,14 @@ class Transport:
         backoff = min(self.config.retry_initial_delay * 2.0**attempt, self.config.retry_max_delay)
         return backoff * (1.0 - 0.25 * random.random())
 
+    def _server_hold(self, error: ParallelError) -> float | None:
+        """How long a 429's `Retry-After` asks every client of this key to hold back."""
+        retry_after = getattr(error, "retry_after", None)
+        if not isinstance(error, RateLimitError) or retry_after is None or retry_after <= 0:
+            return None
+        # A bogus huge value must not stall every process sharing the budget for long.
+        return min(float(retry_after), self.config.max_retry_after)
+
     def _log_retry(self, error: ParallelError, attempt: int, delay: float) -> None:
         logger.info(
             "retrying after %s (attempt %d of %d, waiting %.2fs)",
@@ -271,6 +280,9 @@ class Transport:
                 return once()
             except Exception as exc:
                 error = _translate(exc)
+                hold = self._server_hold(error)
+                if limiter is not None and hold is not None:
+                    limiter.hold(hold)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:
@@ -290,6 +302,9 @@ class Transport:
                 return await once()
             except Exception as exc:
                 error = _translate(exc)
+                hold = self._server_hold(error)
+                if limiter is not None and hold is not None:
+                    await limiter.ahold(hold)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:

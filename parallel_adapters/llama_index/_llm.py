@@ -122,6 +122,11 @@ class ParallelLLM(CustomLLM):
     max_retries: int = _config_field("max_retries")
     requests_per_minute: int | None = _config_field("requests_per_minute")
     rate_limit_window: float = _config_field("rate_limit_window")
+    rate_limit_store: str | None = Field(
+        default=None,
+        description="memory, sqlite:///path or redis://host:port/db (a budget shared by "
+        "processes); defaults to PARALLEL_RATE_LIMIT_STORE, else memory.",
+    )
     auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
     extra_headers: dict[str, str] = _config_field("extra_headers")
     retry_initial_delay: float = _config_field("retry_initial_delay")
@@ -184,6 +189,7 @@ class ParallelLLM(CustomLLM):
             max_retries=self.max_retries,
             requests_per_minute=self.requests_per_minute,
             rate_limit_window=self.rate_limit_window,
+            rate_limit_store=self.rate_limit_store,
             auth_header=self.auth_header,
             extra_headers=self.extra_headers,
             retry_initial_delay=self.retry_initial_delay,
