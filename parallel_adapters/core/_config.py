@@ -104,7 +104,11 @@ class ParallelConfig(BaseModel):
             return cls(**values)
         except ValueError as exc:
             # pydantic's message is clear, but never let it echo a secret input back.
-            raise InputError(_redact(str(exc), values.get("api_key"))) from None
+            message = _redact(str(exc), values.get("api_key"))
+            store = values.get("rate_limit_store")
+            if isinstance(store, str):
+                message = message.replace(store, redact_store_url(store))
+            raise InputError(message) from None
 
     def replace(self, **changes: Any) -> ParallelConfig:
         if not changes:
