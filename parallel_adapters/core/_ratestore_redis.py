@@ -129,7 +129,9 @@ class RedisStore:
 
     def _error(self, what: str, exc: BaseException) -> RateLimitStoreError:
         # redis-py's messages name host and port, never the password.
-        return RateLimitStoreError(f"the rate-limit store {self.name} {what}: {exc}", store=self.name)
+        return RateLimitStoreError(
+            f"the rate-limit store {self.name} {what}: {exc}", store=self.name
+        )
 
     def take(self) -> float:
         try:

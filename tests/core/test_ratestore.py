@@ -182,9 +182,7 @@ def test_a_bad_store_is_refused_before_any_request(bad: str) -> None:
 def test_the_store_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARALLEL_RATE_LIMIT_STORE", "redis://cache:6379/2")
     assert ParallelConfig.from_options().rate_limit_store == "redis://cache:6379/2"
-    assert (
-        ParallelConfig.from_options(rate_limit_store="memory").rate_limit_store == "memory"
-    )
+    assert ParallelConfig.from_options(rate_limit_store="memory").rate_limit_store == "memory"
     monkeypatch.delenv("PARALLEL_RATE_LIMIT_STORE")
     assert ParallelConfig.from_options().rate_limit_store == "memory"
 
