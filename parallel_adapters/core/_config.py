@@ -27,6 +27,13 @@ DEFAULT_RATE_LIMIT_STORE = "memory"
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
 UNKNOWN_MODEL_TIMEOUT = 600.0
 
+# Connection pool, per client. At 300 requests a minute and 1-5 minutes per `core` call,
+# keeping the budget busy means 300-1,500 requests in flight; the SDK's default pool
+# (1,000 connections, 100 kept alive) would queue the rest until they fail with a pool
+# timeout, and reopen most connections after every burst.
+MAX_CONNECTIONS = 2000
+MAX_KEEPALIVE_CONNECTIONS = 500
+
 AuthHeader = Literal["bearer", "x-api-key"]
 
 

@@ -11,7 +11,14 @@ from typing import Any
 
 import openai
 
-__all__ = ["Omit", "Timeout", "http_library", "timeout_errors", "transport_errors"]
+__all__ = [
+    "Omit",
+    "Timeout",
+    "http_library",
+    "pool_limits",
+    "timeout_errors",
+    "transport_errors",
+]
 
 # A header value that makes the SDK drop a header it would send (its own Bearer auth).
 # Public as `openai.Omit` since 2.x; 1.x only has it in `openai._types`.
@@ -40,3 +47,10 @@ transport_errors: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,
     http_library.TransportError,
 )
+
+
+def pool_limits(max_connections: int, max_keepalive_connections: int) -> Any:
+    """The HTTP library's `Limits` for a client's connection pool."""
+    return http_library.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+    )

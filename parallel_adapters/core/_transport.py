@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
-from ._config import ParallelConfig
+from ._config import MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS, ParallelConfig
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -36,7 +36,7 @@ from ._errors import (
     StreamError,
     error_from_status,
 )
-from ._http import Omit, Timeout, timeout_errors, transport_errors
+from ._http import Omit, Timeout, pool_limits, timeout_errors, transport_errors
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
@@ -90,6 +90,11 @@ class _LoopClient:
 
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
+
+
+def _limits() -> Any:
+    # Explicit, for long research calls: see MAX_CONNECTIONS.
+    return pool_limits(MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS)
 
 
 def is_transient(error: ParallelError) -> bool:
@@ -167,7 +172,10 @@ class Transport:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = openai.OpenAI(**self._client_options())
+                    self._client = openai.OpenAI(
+                        **self._client_options(),
+                        http_client=openai.DefaultHttpxClient(limits=_limits()),
+                    )
                 client = self._client
         return client
 
@@ -176,7 +184,10 @@ class Transport:
         entry = self._async_clients.get(loop)
         if entry is None:
             self._forget_closed_loops()
-            client = openai.AsyncOpenAI(**self._client_options())
+            client = openai.AsyncOpenAI(
+                **self._client_options(),
+                http_client=openai.DefaultAsyncHttpxClient(limits=_limits()),
+            )
             entry = _LoopClient(client, lambda: self._forget_loop(loop, client))
             with self._lock:
                 self._async_clients[loop] = entry

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,3 +195,27 @@ def test_a_store_password_is_never_shown() -> None:
     with pytest.raises(pa.InputError) as caught:
         ParallelConfig.from_options(rate_limit_store="redis://:hunter2@cache:bad/0")
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_process_killed_holding_the_sqlite_lock_leaks_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "budget.db"
+    limiter = RequestLimiter(60, store=f"sqlite://{db}", budget_id="killed")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, filelock\n"
+            "filelock.FileLock(sys.argv[1]).acquire()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n",
+            f"{db}.lock",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "locked"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    # The kernel dropped the dead process's lock: the next take goes through.
+    assert limiter._store.take() == 0.0
