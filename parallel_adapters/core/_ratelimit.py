@@ -28,9 +28,11 @@ logger = logging.getLogger("parallel_adapters")
 # and can land in the same server window as a later request. So each window is counted
 # as a little longer than it is: arrival jitter up to the slack cannot push a server
 # window over its limit. 500 ms costs under 1% of the API's 60 s window; on shorter
-# windows the slack is capped at 5% of the window, so the rate still holds within 5%.
+# windows the slack is 5% of the window (the rate holds within 5%), but never under
+# 100 ms: scheduling jitter on a busy machine does not shrink with the window.
 ARRIVAL_SLACK_MS = 500
 ARRIVAL_SLACK_SHARE = 0.05
+MIN_ARRIVAL_SLACK_MS = 100
 # Sleep this much past the moment a slot frees, so the retry does not land just before it.
 WAKE_BUFFER_S = 0.002
 
@@ -44,7 +46,9 @@ def budget_for(requests_per_minute: int, window_seconds: float) -> Budget:
     """
     limit = max(1, math.floor(requests_per_minute * window_seconds / 60.0 + 1e-9))
     span_ms = limit * 60_000.0 / requests_per_minute
-    slack_ms = min(float(ARRIVAL_SLACK_MS), span_ms * ARRIVAL_SLACK_SHARE)
+    slack_ms = min(
+        float(ARRIVAL_SLACK_MS), max(float(MIN_ARRIVAL_SLACK_MS), span_ms * ARRIVAL_SLACK_SHARE)
+    )
     return Budget(limit=limit, interval_ms=max(1, math.ceil(span_ms + slack_ms)))
 
 

@@ -83,13 +83,15 @@ def test_async_acquire_does_not_block_the_loop() -> None:
     ("per_minute", "window"),
     [(10, 1.0), (300, 1.0), (300, 60.0), (7, 0.5), (100, 1.0), (7200, 1.0), (59, 2.0)],
 )
-def test_the_budget_never_exceeds_the_rate_and_keeps_95_percent_of_it(
+def test_the_budget_never_exceeds_the_rate_and_keeps_most_of_it(
     per_minute: int, window: float
 ) -> None:
     budget = budget_for(per_minute, window)
     allowed_per_minute = budget.limit * 60_000 / budget.interval_ms
     assert allowed_per_minute <= per_minute
-    assert allowed_per_minute >= per_minute * 0.95 - 1e-9
+    # 95% once a burst spans 2 s or more; the 100 ms minimum slack costs more below.
+    span_ms = budget.limit * 60_000 / per_minute
+    assert allowed_per_minute >= per_minute * (0.95 if span_ms >= 2000 else 0.85) - 1e-9
     # Bursts never exceed the window's share (at least one request).
     assert budget.limit <= max(1, per_minute * window / 60)
 
@@ -104,7 +106,7 @@ def test_ten_a_minute_on_a_one_second_window_is_one_every_six_seconds() -> None:
 
 
 def test_a_wait_is_logged_once_with_its_seconds(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RequestLimiter(600, window_seconds=0.2)  # 2 per 0.2 s
+    limiter = RequestLimiter(600, window_seconds=0.2)  # 2 per 0.3 s (0.2 s + 0.1 s slack)
     with caplog.at_level(logging.INFO, logger="parallel_adapters"):
         limiter.acquire()
         limiter.acquire()
@@ -114,7 +116,7 @@ def test_a_wait_is_logged_once_with_its_seconds(caplog: pytest.LogCaptureFixture
     assert record.levelno == logging.INFO
     assert "rate limit: waiting" in record.getMessage()
     seconds = float(record.getMessage().split("waiting ")[1].split("s")[0])
-    assert 0.1 <= seconds <= 0.25
+    assert 0.2 <= seconds <= 0.31
 
 
 def test_an_async_wait_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
