@@ -89,9 +89,11 @@ def test_the_budget_never_exceeds_the_rate_and_keeps_most_of_it(
     budget = budget_for(per_minute, window)
     allowed_per_minute = budget.limit * 60_000 / budget.interval_ms
     assert allowed_per_minute <= per_minute
-    # 95% once a burst spans 2 s or more; the 100 ms minimum slack costs more below.
+    # The 500 ms arrival slack is all that is given up: 95% once a burst spans 10 s.
     span_ms = budget.limit * 60_000 / per_minute
-    assert allowed_per_minute >= per_minute * (0.95 if span_ms >= 2000 else 0.85) - 1e-9
+    assert allowed_per_minute >= per_minute * span_ms / (span_ms + 500) - 1e-9
+    if span_ms >= 10_000:
+        assert allowed_per_minute >= per_minute * 0.95
     # Bursts never exceed the window's share (at least one request).
     assert budget.limit <= max(1, per_minute * window / 60)
 
@@ -99,14 +101,14 @@ def test_the_budget_never_exceeds_the_rate_and_keeps_most_of_it(
 def test_ten_a_minute_on_a_one_second_window_is_one_every_six_seconds() -> None:
     budget = budget_for(10, 1.0)
     assert budget.limit == 1
-    assert 6_000 <= budget.interval_ms <= 6_300
+    assert 6_000 <= budget.interval_ms <= 6_500
 
 
 # -- the wait is logged once per wait (issue 11, section 5) -----------------------------
 
 
 def test_a_wait_is_logged_once_with_its_seconds(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RequestLimiter(600, window_seconds=0.2)  # 2 per 0.3 s (0.2 s + 0.1 s slack)
+    limiter = RequestLimiter(600, window_seconds=0.2)  # 2 per 0.7 s (0.2 s + 0.5 s slack)
     with caplog.at_level(logging.INFO, logger="parallel_adapters"):
         limiter.acquire()
         limiter.acquire()
@@ -116,7 +118,7 @@ def test_a_wait_is_logged_once_with_its_seconds(caplog: pytest.LogCaptureFixture
     assert record.levelno == logging.INFO
     assert "rate limit: waiting" in record.getMessage()
     seconds = float(record.getMessage().split("waiting ")[1].split("s")[0])
-    assert 0.2 <= seconds <= 0.31
+    assert 0.6 <= seconds <= 0.71
 
 
 def test_an_async_wait_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:

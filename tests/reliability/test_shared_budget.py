@@ -26,8 +26,8 @@ from parallel_adapters import testing
 from .conftest import SENTINEL_KEY, measure, record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-LIMIT, WINDOW = 50, 5.0  # the server's limit, and each worker's
-PROCESSES, EACH = 4, 30
+LIMIT, WINDOW = 50, 10.0  # the server's limit, and each worker's
+PROCESSES, EACH = 4, 25
 
 
 def _spawn(emulator: testing.ParallelEmulator, store: str, index: int, each: int) -> Any:
