@@ -178,8 +178,9 @@ def in_flight(total: int, concurrency: int, answer_seconds: float) -> dict[str, 
 def run(quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {"acquire_cost": {}, "shared_budget": {}}
     count = 300 if quick else 3000
-    limit, window = (20, 2.0) if quick else (40, 4.0)
-    each = 15 if quick else 40
+    # 10 s windows: the limiter's 500 ms arrival slack is 5% of one (see _ratelimit).
+    limit, window = (20, 10.0) if quick else (50, 10.0)
+    each = 8 if quick else 25
     with tempfile.TemporaryDirectory() as tmp, redis_server() as redis_url:
         stores = {"memory": "memory", "sqlite": f"sqlite://{tmp}/budget.db", "redis": redis_url}
         for name, store in stores.items():
