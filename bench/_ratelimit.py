@@ -69,17 +69,21 @@ def _limiter_margin(requests_per_minute: int, window: float) -> dict[str, float]
     try:
         from parallel_adapters.core import _ratelimit as kit_limiter
 
-        limiter = kit_limiter.RequestLimiter(requests_per_minute, window_seconds=window)
-        slack_ms = float(getattr(kit_limiter, "ARRIVAL_SLACK_MS", 0))
-        buffer_ms = float(getattr(limiter._limiter, "buffer_ms", 0))
+        budget = kit_limiter.budget_for(requests_per_minute, window)
+        at_60s = kit_limiter.budget_for(requests_per_minute, 60.0)
+        buffer_ms = 1000 * float(getattr(kit_limiter, "WAKE_BUFFER_S", 0))
     except (ImportError, AttributeError, TypeError):  # a different kit version: say nothing
         return {}
-    margin = (slack_ms + buffer_ms) / 1000
+
+    def best(b: Any) -> float:
+        span_ms = b.limit * 60_000 / requests_per_minute
+        return 100 * span_ms / (b.interval_ms + buffer_ms)
+
     return {
-        "arrival_slack_ms": slack_ms,
+        "arrival_slack_ms": budget.interval_ms - budget.limit * 60_000 / requests_per_minute,
         "buffer_ms": buffer_ms,
-        "best_pct_of_limit": 100 * window / (window + margin),
-        "best_pct_at_60s_window": 100 * 60 / (60 + margin),
+        "best_pct_of_limit": best(budget),
+        "best_pct_at_60s_window": best(at_60s),
     }
 
 

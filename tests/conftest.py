@@ -24,6 +24,8 @@ import pytest
 
 from parallel_adapters import testing
 
+from .redis_server import redis_server
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASSETTES_DIR = REPO_ROOT / "cassettes"
 # pytest-recording matches these regexes against every host a test connects to.
@@ -70,3 +72,10 @@ def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmula
     emulator_server.stall_seconds = testing.DEFAULT_STALL_SECONDS
     emulator_server.responder = None  # the research simulator
     return emulator_server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis on a free loopback port for the session (`tests/redis_server.py`)."""
+    with redis_server() as url:
+        yield url

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ._errors import InputError, MissingAPIKeyError
+from ._ratestore import check_store_url, redact_store_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -25,6 +26,11 @@ DEFAULT_MODEL = "speed"
 """The model used when none is given: the fastest, and the only one without a basis."""
 API_KEY_ENV = "PARALLEL_API_KEY"
 BASE_URL_ENV = "PARALLEL_BASE_URL"
+# Where the request budget is counted: "memory" (this process), "sqlite:///path" (every
+# process on one host) or "redis://host:port/db" (every host). The environment variable
+# switches a whole deployment without code changes.
+RATE_LIMIT_STORE_ENV = "PARALLEL_RATE_LIMIT_STORE"
+DEFAULT_RATE_LIMIT_STORE = "memory"
 
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
@@ -66,6 +72,13 @@ METADATA_MAX_VALUE_CHARS = 512
 BATCH_RATE_LIMIT_ROUNDS = 20
 DEFAULT_BATCH_CONCURRENCY = 8
 
+# Connection pool, per client. At 300 requests a minute and 1-5 minutes per `core` call,
+# keeping the budget busy means 300-1,500 requests in flight; the SDK's default pool
+# (1,000 connections, 100 kept alive) would queue the rest until they fail with a pool
+# timeout, and reopen most connections after every burst.
+MAX_CONNECTIONS = 2000
+MAX_KEEPALIVE_CONNECTIONS = 500
+
 AuthHeader = Literal["bearer", "x-api-key"]
 
 
@@ -105,6 +118,10 @@ class ParallelConfig(BaseModel):
     # The window the rate is enforced over; shorter windows allow smaller bursts.
     rate_limit_window: float = Field(default=60.0, gt=0)
     """Seconds over which `requests_per_minute` is enforced (scaled to the window)."""
+    rate_limit_store: str = DEFAULT_RATE_LIMIT_STORE
+    """Where the request budget is counted: `"memory"` (this process), `"sqlite:///path"`
+    (every process on one host) or `"redis://host:port/db"` (any number of hosts). Every
+    process naming the same store shares one budget; see docs/scale.md."""
     auth_header: AuthHeader = "bearer"
     """How the key is sent: `"bearer"` (`Authorization: Bearer <key>`) or `"x-api-key"`."""
     extra_headers: dict[str, str] = Field(default_factory=dict)
@@ -153,6 +170,11 @@ class ParallelConfig(BaseModel):
             raise ValueError("model must be a non-empty string")
         return value
 
+    @field_validator("rate_limit_store")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        return check_store_url(value)
+
     @field_validator("extra_headers")
     @classmethod
     def _no_auth_in_headers(cls, value: dict[str, str]) -> dict[str, str]:
@@ -178,6 +200,8 @@ class ParallelConfig(BaseModel):
                 values["api_key"] = env_key
         if "base_url" not in values and os.environ.get(BASE_URL_ENV):
             values["base_url"] = os.environ[BASE_URL_ENV]
+        if "rate_limit_store" not in values and os.environ.get(RATE_LIMIT_STORE_ENV):
+            values["rate_limit_store"] = os.environ[RATE_LIMIT_STORE_ENV]
         try:
             return cls(**values)
         except ValidationError as exc:
@@ -190,7 +214,12 @@ class ParallelConfig(BaseModel):
                 _redact(f"invalid option(s): {problems}", values.get("api_key"))
             ) from None
         except ValueError as exc:
-            raise InputError(_redact(str(exc), values.get("api_key"))) from None
+            # pydantic's message is clear, but never let it echo a secret input back.
+            message = _redact(str(exc), values.get("api_key"))
+            store = values.get("rate_limit_store")
+            if isinstance(store, str):
+                message = message.replace(store, redact_store_url(store))
+            raise InputError(message) from None
 
     def __getstate__(self) -> dict[Any, Any]:
         # A pickle is saved state: it never holds the key. The loaded copy reads
@@ -248,6 +277,7 @@ class ParallelConfig(BaseModel):
     def public_dict(self) -> dict[str, Any]:
         """The settings without the key: safe to log, save or print."""
         data = self.model_dump(exclude={"api_key"})
+        data["rate_limit_store"] = redact_store_url(self.rate_limit_store)
         data["api_key_set"] = self.api_key is not None
         return data
 

@@ -21,6 +21,7 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimitStoreError",
     "RedirectError",
     "ResponseFailedError",
     "ResponseTooLargeError",
@@ -205,6 +206,18 @@ class ResponseFailedError(ServerError):
     def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
         super().__init__(message, status_code=None, body=body, retryable=True)
         self.code = code
+
+
+class RateLimitStoreError(ParallelError):
+    """The shared rate-limit store (`rate_limit_store`) could not be used.
+
+    Raised instead of waiting on, or silently skipping, a budget that other processes
+    count on. `store` names it, with any password masked.
+    """
+
+    def __init__(self, message: str, *, store: str) -> None:
+        super().__init__(message)
+        self.store = store
 
 
 class APITimeoutError(ParallelError):

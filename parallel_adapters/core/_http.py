@@ -16,6 +16,7 @@ __all__ = [
     "Timeout",
     "connect_timeouts",
     "http_library",
+    "pool_limits",
     "timeout_errors",
     "transport_errors",
 ]
@@ -52,3 +53,10 @@ transport_errors: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,
     http_library.TransportError,
 )
+
+
+def pool_limits(max_connections: int, max_keepalive_connections: int) -> Any:
+    """The HTTP library's `Limits` for a client's connection pool."""
+    return http_library.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+    )

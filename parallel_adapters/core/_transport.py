@@ -26,7 +26,13 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
-from ._config import CHAT_PATH, RESPONSES_PATH, ParallelConfig
+from ._config import (
+    CHAT_PATH,
+    MAX_CONNECTIONS,
+    MAX_KEEPALIVE_CONNECTIONS,
+    RESPONSES_PATH,
+    ParallelConfig,
+)
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -38,7 +44,14 @@ from ._errors import (
     redact_error,
 )
 from ._guard import Limits, guard_client
-from ._http import Omit, Timeout, connect_timeouts, timeout_errors, transport_errors
+from ._http import (
+    Omit,
+    Timeout,
+    connect_timeouts,
+    pool_limits,
+    timeout_errors,
+    transport_errors,
+)
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
@@ -120,6 +133,11 @@ def _accumulator(request: ChatRequest) -> _Accumulator:
     return StreamAccumulator(request)
 
 
+def _limits() -> Any:
+    # Explicit, for long research calls: see MAX_CONNECTIONS.
+    return pool_limits(MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS)
+
+
 def is_transient(error: ParallelError) -> bool:
     """Worth another attempt: 408, 429, 5xx, timeouts, dropped connections, garbled bodies."""
     if isinstance(error, (APITimeoutError, APIConnectionError, RateLimitError)):
@@ -197,9 +215,9 @@ class Transport:
         key = self.config.require_key()
         limits = Limits(self.config.max_response_bytes, self.config.max_line_bytes)
         http_client: Any = (
-            openai.DefaultAsyncHttpxClient(follow_redirects=False)
+            openai.DefaultAsyncHttpxClient(follow_redirects=False, limits=_limits())
             if is_async
-            else openai.DefaultHttpxClient(follow_redirects=False)
+            else openai.DefaultHttpxClient(follow_redirects=False, limits=_limits())
         )
         headers: dict[str, Any] = {"User-Agent": USER_AGENT, **self.config.extra_headers}
         if self.config.auth_header == "x-api-key":
@@ -259,6 +277,7 @@ class Transport:
                 self.config.require_key(),
                 rpm,
                 self.config.rate_limit_window,
+                self.config.rate_limit_store,
             )
         return self._limiter
 
@@ -311,6 +330,14 @@ class Transport:
         key = self.config.api_key.get_secret_value() if self.config.api_key else None
         return redact_error(_translate(exc), key)
 
+    def _server_hold(self, error: ParallelError) -> float | None:
+        """How long a 429's `Retry-After` asks every client of this key to hold back."""
+        retry_after = getattr(error, "retry_after", None)
+        if not isinstance(error, RateLimitError) or retry_after is None or retry_after <= 0:
+            return None
+        # A bogus huge value must not stall every process sharing the budget for long.
+        return min(float(retry_after), self.config.max_retry_after)
+
     def _log_retry(self, error: ParallelError, attempt: int, delay: float) -> None:
         logger.info(
             "retrying after %s (attempt %d of %d, waiting %.2fs)",
@@ -330,6 +357,9 @@ class Transport:
                 return once()
             except Exception as exc:
                 error = self.typed(exc)
+                hold = self._server_hold(error)
+                if limiter is not None and hold is not None:
+                    limiter.hold(hold)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:
@@ -349,6 +379,9 @@ class Transport:
                 return await once()
             except Exception as exc:
                 error = self.typed(exc)
+                hold = self._server_hold(error)
+                if limiter is not None and hold is not None:
+                    await limiter.ahold(hold)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:

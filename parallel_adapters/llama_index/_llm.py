@@ -139,6 +139,12 @@ class ParallelLLM(CustomLLM):
     """Same as `ParallelConfig.requests_per_minute`."""
     rate_limit_window: float = _config_field("rate_limit_window")
     """Same as `ParallelConfig.rate_limit_window`."""
+    rate_limit_store: str | None = Field(
+        default=None,
+        description="memory, sqlite:///path or redis://host:port/db (a budget shared by "
+        "processes); defaults to PARALLEL_RATE_LIMIT_STORE, else memory.",
+    )
+    """Same as `ParallelConfig.rate_limit_store`; None reads the environment."""
     auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
     """Same as `ParallelConfig.auth_header`."""
     extra_headers: dict[str, str] = _config_field("extra_headers")
@@ -221,6 +227,7 @@ class ParallelLLM(CustomLLM):
             max_retries=self.max_retries,
             requests_per_minute=self.requests_per_minute,
             rate_limit_window=self.rate_limit_window,
+            rate_limit_store=self.rate_limit_store,
             auth_header=self.auth_header,
             extra_headers=self.extra_headers,
             retry_initial_delay=self.retry_initial_delay,

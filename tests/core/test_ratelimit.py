@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 
-from parallel_adapters.core._ratelimit import RequestLimiter, shared_limiter
+import pytest
+
+from parallel_adapters.core._ratelimit import RequestLimiter, budget_for, shared_limiter
 
 
 def test_one_limiter_per_endpoint_and_key() -> None:
@@ -71,3 +74,68 @@ def test_async_acquire_does_not_block_the_loop() -> None:
     elapsed = asyncio.run(main())
     assert elapsed >= 0.45
     assert ticks >= 20  # the loop kept running while the fifth request waited
+
+
+# -- the rate holds whatever the window (issue 12, item 12) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("per_minute", "window"),
+    [(10, 1.0), (300, 1.0), (300, 60.0), (7, 0.5), (100, 1.0), (7200, 1.0), (59, 2.0)],
+)
+def test_the_budget_never_exceeds_the_rate_and_keeps_most_of_it(
+    per_minute: int, window: float
+) -> None:
+    budget = budget_for(per_minute, window)
+    allowed_per_minute = budget.limit * 60_000 / budget.interval_ms
+    assert allowed_per_minute <= per_minute
+    # The 500 ms arrival slack is all that is given up: 95% once a burst spans 10 s.
+    span_ms = budget.limit * 60_000 / per_minute
+    assert allowed_per_minute >= per_minute * span_ms / (span_ms + 501)  # +1: ceil to ms
+    if span_ms >= 10_000:
+        assert allowed_per_minute >= per_minute * 0.95
+    # Bursts never exceed the window's share (at least one request).
+    assert budget.limit <= max(1, per_minute * window / 60)
+
+
+def test_ten_a_minute_on_a_one_second_window_is_one_every_six_seconds() -> None:
+    budget = budget_for(10, 1.0)
+    assert budget.limit == 1
+    assert 6_000 <= budget.interval_ms <= 6_500
+
+
+# -- the wait is logged once per wait (issue 11, section 5) -----------------------------
+
+
+def test_a_wait_is_logged_once_with_its_seconds(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RequestLimiter(600, window_seconds=0.2)  # 2 per 0.7 s (0.2 s + 0.5 s slack)
+    with caplog.at_level(logging.INFO, logger="parallel_adapters"):
+        limiter.acquire()
+        limiter.acquire()
+        assert not caplog.records  # no wait, nothing said
+        limiter.acquire()
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    assert "rate limit: waiting" in record.getMessage()
+    seconds = float(record.getMessage().split("waiting ")[1].split("s")[0])
+    assert 0.6 <= seconds <= 0.71
+
+
+def test_an_async_wait_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RequestLimiter(600, window_seconds=0.2)
+
+    async def main() -> None:
+        for _ in range(3):
+            await limiter.aacquire()
+
+    with caplog.at_level(logging.INFO, logger="parallel_adapters"):
+        asyncio.run(main())
+    assert len([r for r in caplog.records if "rate limit: waiting" in r.getMessage()]) == 1
+
+
+def test_a_hold_stops_every_caller_for_its_length() -> None:
+    limiter = RequestLimiter(6000, window_seconds=1.0)
+    limiter.hold(0.3)
+    start = time.perf_counter()
+    limiter.acquire()
+    assert time.perf_counter() - start >= 0.29
