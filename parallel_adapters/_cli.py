@@ -48,10 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--live", action="store_true", help="the real API (needs PARALLEL_API_KEY)")
     demo.add_argument("--model", default=None, help="speed, lite, base (default) or core")
 
-    emulator = commands.add_parser(
-        "emulator", help="run the local Parallel emulator", add_help=False
-    )
-    emulator.add_argument("args", nargs=argparse.REMAINDER)
+    # Listed for --help only: main() hands everything after `emulator` to the emulator's
+    # own parser (argparse.REMAINDER in a subparser drops leading options).
+    commands.add_parser("emulator", help="run the local Parallel emulator", add_help=False)
     return parser
 
 
@@ -139,18 +138,23 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         return 2
 
 
+def _emulator(argv: list[str]) -> int:
+    try:
+        from .testing._cli import main as emulator_main
+    except ImportError:
+        print(
+            "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
+            file=sys.stderr,
+        )
+        return 2
+    return emulator_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "emulator":
-        try:
-            from .testing._cli import main as emulator_main
-        except ImportError:
-            print(
-                "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
-                file=sys.stderr,
-            )
-            return 2
-        return emulator_main(list(args.args))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["emulator"]:
+        return _emulator(words[1:])
+    args = _parser().parse_args(words)
 
     from .core import InputError, MissingAPIKeyError, ParallelError
 
