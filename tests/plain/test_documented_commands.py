@@ -125,9 +125,7 @@ def test_each_documented_emulator_command_serves(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("args", documented("ask"), ids=" ".join)
-def test_each_documented_ask_command_answers(
-    args: list[str], served: int, tmp_path: Path
-) -> None:
+def test_each_documented_ask_command_answers(args: list[str], served: int, tmp_path: Path) -> None:
     if "--schema" in args:
         schema = tmp_path / args[args.index("--schema") + 1]
         schema.write_text('{"type": "object", "properties": {"year": {"type": "integer"}}}')
