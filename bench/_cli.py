@@ -10,14 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import _imports, _overhead, _ratelimit, _throughput, _ttft
+from bench import _emulator_rate, _imports, _overhead, _ratelimit, _throughput, _ttft
 from bench._contenders import offline_env
 from bench._emulator import ROOT
 from bench._machine import describe, load_average
 from bench._settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports"]
+SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "emulator"]
 
 
 def log(message: str) -> None:
@@ -32,7 +32,7 @@ def _selected(only: str | None) -> list[str]:
         item = item.strip()
         name = SCENARIOS[int(item) - 1] if item.isdigit() else item
         if name not in SCENARIOS:
-            raise SystemExit(f"unknown scenario {item!r}; choose from 1-5 or {SCENARIOS}")
+            raise SystemExit(f"unknown scenario {item!r}; choose from 1-6 or {SCENARIOS}")
         chosen.append(name)
     return [name for name in SCENARIOS if name in chosen]
 
@@ -46,6 +46,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _throughput.run(settings, log)
     if name == "ratelimit":
         return lambda: _ratelimit.run(settings, log)
+    if name == "emulator":
+        return lambda: _emulator_rate.run(settings, log)
     return lambda: _imports.run(settings, log)
 
 

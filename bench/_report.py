@@ -319,6 +319,15 @@ def _imports(data: dict[str, Any], charts: str) -> list[str]:
     )
 
 
+def _emulator(data: dict[str, Any], charts: str) -> list[str]:
+    lines = [f"## 6. {data['title']}", "", data["method"] + ".", ""]
+    rows = [
+        [r["label"], _r(r["requests_per_s"], ",.0f"), _r(r["ms_per_request"], ".2f")]
+        for r in data["servers"]
+    ]
+    return lines + _table(["server", "requests/s", "ms per request"], rows)
+
+
 def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
     """The numbers that explain a missed target."""
     scenario = target["scenario"]
@@ -456,7 +465,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
     if results.get("load_note"):
         lines += [results["load_note"], ""]
     samples = [results["load_before"], results["load_after"]]
-    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports"):
+    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "emulator"):
         if data := results.get(key):
             samples += [data.get("load_before") or [], data.get("load_after") or []]
     busy = max((sample[0] for sample in samples if sample), default=0.0)
@@ -505,6 +514,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
         ("throughput", _throughput),
         ("ratelimit", _ratelimit),
         ("imports", _imports),
+        ("emulator", _emulator),
     ]
     for key, section in sections:
         if data := results.get(key):

@@ -35,6 +35,10 @@ class Settings:
     ratelimit_concurrency: int = 8
     # 5. import time and memory
     import_repeats: int = 7
+    # 6. the emulator's sequential rate (raw SDK, one request at a time)
+    emulator_calls: int = 500
+    emulator_repeats: int = 5
+    emulator_warmup: int = 50
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,4 +59,7 @@ QUICK = Settings(
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,
+    emulator_calls=100,
+    emulator_repeats=2,
+    emulator_warmup=10,
 )
