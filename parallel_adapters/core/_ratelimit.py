@@ -10,6 +10,7 @@ fixed-window server limit.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 
 from pyrate_limiter import Duration, Limiter, Rate
@@ -65,3 +66,18 @@ def shared_limiter(
                 requests_per_minute, window_seconds=window_seconds
             )
         return limiter
+
+
+def _forget_in_child() -> None:
+    """A forked child starts with no limiters and a free lock.
+
+    A lock held by another thread at the fork stays held forever in the child, and the
+    copied request log is the parent's spending, not the child's.
+    """
+    global _lock
+    _lock = threading.Lock()
+    _limiters.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)
