@@ -6,7 +6,14 @@ It imports no framework; each adapter translates between its framework and this.
 from ._basis import Citation, FieldBasis, parse_basis, unique_citations
 from ._client import ParallelClient
 from ._collector import CallCollector, ResearchFields
-from ._config import DEFAULT_BASE_URL, DEFAULT_MODEL, MODEL_TIMEOUTS, ParallelConfig
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    MODEL_TIMEOUTS,
+    ChatOptions,
+    ConnectionOptions,
+    ParallelConfig,
+)
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -40,10 +47,12 @@ __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
     "CallCollector",
+    "ChatOptions",
     "ChatRequest",
     "ChatStream",
     "Citation",
     "Completion",
+    "ConnectionOptions",
     "FieldBasis",
     "InputError",
     "MessagesInput",

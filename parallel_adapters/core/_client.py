@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._config import ParallelConfig
+from ._config import ChatOptions, ParallelConfig
 from ._messages import MessagesInput
 from ._request import ChatRequest, shape_request
 from ._response import Completion
 from ._transport import AsyncChatStream, ChatStream, Transport
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = ["ParallelClient"]
+
+_Client = TypeVar("_Client", bound="ParallelClient")
 
 
 class ParallelClient:
@@ -21,7 +26,9 @@ class ParallelClient:
     input raises `InputError` before anything is sent.
     """
 
-    def __init__(self, config: ParallelConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self, config: ParallelConfig | None = None, **options: Unpack[ChatOptions]
+    ) -> None:
         if config is None:
             config = ParallelConfig.from_options(**options)
         elif options:
@@ -81,13 +88,14 @@ class ParallelClient:
         await self._transport.aclose()
         self._transport.close()
 
-    def __enter__(self) -> ParallelClient:
+    # Typed through a TypeVar so `with ParallelChat() as chat:` gives a ParallelChat.
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> ParallelClient:
+    async def __aenter__(self: _Client) -> _Client:
         return self
 
     async def __aexit__(self, *_: object) -> None:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from ._errors import InputError, MissingAPIKeyError
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "MODEL_TIMEOUTS", "ParallelConfig"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "MODEL_TIMEOUTS",
+    "ChatOptions",
+    "ConnectionOptions",
+    "ParallelConfig",
+]
 
 DEFAULT_BASE_URL = "https://api.parallel.ai"
 DEFAULT_MODEL = "speed"
 API_KEY_ENV = "PARALLEL_API_KEY"
 BASE_URL_ENV = "PARALLEL_BASE_URL"
+# A whole number, or "off" for no client-side limiter.
+REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
 
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
@@ -22,6 +31,29 @@ MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0,
 UNKNOWN_MODEL_TIMEOUT = 600.0
 
 AuthHeader = Literal["bearer", "x-api-key"]
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of `ParallelConfig` but `model`, for type checkers:
+    `ParallelChat(model, **options)`. A test keeps it in step with `ParallelConfig`."""
+
+    api_key: str | SecretStr | None
+    base_url: str
+    timeout: float | None
+    max_retries: int
+    requests_per_minute: int | None
+    rate_limit_window: float
+    auth_header: AuthHeader
+    extra_headers: dict[str, str]
+    retry_initial_delay: float
+    retry_max_delay: float
+    max_retry_after: float
+
+
+class ChatOptions(ConnectionOptions, total=False):
+    """Every keyword option of `ParallelConfig`: `ParallelClient(**options)`, `configure()`."""
+
+    model: str | None
 
 
 class ParallelConfig(BaseModel):
@@ -85,6 +117,8 @@ class ParallelConfig(BaseModel):
                 values["api_key"] = env_key
         if "base_url" not in values and os.environ.get(BASE_URL_ENV):
             values["base_url"] = os.environ[BASE_URL_ENV]
+        if "requests_per_minute" not in values and os.environ.get(REQUESTS_PER_MINUTE_ENV):
+            values["requests_per_minute"] = _rate_from_env(os.environ[REQUESTS_PER_MINUTE_ENV])
         try:
             return cls(**values)
         except ValueError as exc:
@@ -121,6 +155,17 @@ class ParallelConfig(BaseModel):
         data = self.model_dump(exclude={"api_key"})
         data["api_key_set"] = self.api_key is not None
         return data
+
+
+def _rate_from_env(text: str) -> int | None:
+    value = text.strip()
+    if value.lower() in ("off", "none"):
+        return None
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise InputError(
+        f"{REQUESTS_PER_MINUTE_ENV} must be a positive whole number or 'off', not {text!r}"
+    )
 
 
 # Options where an explicit None means "off" rather than "use the default".
