@@ -496,8 +496,8 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
         "- The kit's client-side rate limiter is off (`requests_per_minute=None`) in scenarios "
         "1-3: the raw SDK and the peers have none. `parallel_adapters.complete()` uses the "
         "process-wide `default_chat()`, which the bench sets with "
-        "`parallel_adapters.configure(requests_per_minute=None)`. Retries are left at each library's "
-        "default; no request fails, so no retry runs.",
+        "`parallel_adapters.configure(requests_per_minute=None)`. Retries are left at each "
+        "library's default; no request fails, so no retry runs.",
         "- DSPy: both contenders use `dspy.ChatAdapter()`, the signature `question -> answer` "
         "and `cache=False`; the emulator answers ChatAdapter prompts in their "
         "`[[ ## answer ## ]]` layout, so each `Predict` is one call. "
