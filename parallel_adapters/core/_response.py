@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +18,8 @@ from ._errors import OutputParseError, ServerError
 from ._request import ChatRequest
 
 __all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,19 @@ class Completion:
 
     def __str__(self) -> str:
         return self.text
+
+    def parsed_as(self, model: type[_Model]) -> _Model:
+        """The answer as an instance of `model`, typed for checkers: `parsed` when it is
+        one (`response_format=model`), else the answer's JSON validated against `model`.
+
+        Raises `OutputParseError` if the answer does not fit `model`.
+        """
+        if isinstance(self.parsed, model):
+            return self.parsed
+        parsed = _parse_output(self.text, model)
+        if not isinstance(parsed, model):  # pragma: no cover - _parse_output returns one
+            raise OutputParseError(f"the answer is not a {model.__name__}", text=self.text)
+        return parsed
 
     def json(self) -> Any:
         """The answer decoded as JSON; `OutputParseError` if it is not JSON."""
