@@ -26,9 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question and print the answer and sources")
     ask.add_argument("question")
     ask.add_argument("--model", default=None, help="speed (default), lite, base or core")
-    ask.add_argument("--stream", action="store_true", help="print the answer as it arrives")
+    # --json prints one document when the answer is complete: streamed text before it
+    # would break the JSON, so the two are refused together rather than one ignored.
+    output = ask.add_mutually_exclusive_group()
+    output.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     ask.add_argument("--schema", type=Path, help="a JSON-schema file: ask for JSON output")
-    ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    output.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ask.add_argument("--base-url", default=None, help="default: $PARALLEL_BASE_URL or the API")
     ask.add_argument("--timeout", type=float, default=None, help="seconds (default per model)")
     ask.add_argument(
@@ -104,7 +107,7 @@ def _ask(args: argparse.Namespace, out: TextIO) -> int:
         if args.base_url:
             options["base_url"] = args.base_url
         with ParallelChat(**options) as chat:
-            if args.stream and not args.json:
+            if args.stream:
                 stream = chat.stream(args.question, **params)
                 for part in stream:
                     out.write(part.delta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ._errors import InputError, MissingAPIKeyError
 
@@ -25,6 +25,9 @@ BASE_URL_ENV = "PARALLEL_BASE_URL"
 # A whole number, or "off" for no client-side limiter.
 REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
 
+# The Chat API's models. A model released after this list can be sent as
+# `extra_body={"model": ...}`, which is not checked.
+MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
@@ -121,6 +124,8 @@ class ParallelConfig(BaseModel):
             values["requests_per_minute"] = _rate_from_env(os.environ[REQUESTS_PER_MINUTE_ENV])
         try:
             return cls(**values)
+        except ValidationError as exc:
+            raise InputError(_redact(_describe(exc), values.get("api_key"))) from None
         except ValueError as exc:
             # pydantic's message is clear, but never let it echo a secret input back.
             raise InputError(_redact(str(exc), values.get("api_key"))) from None
@@ -166,6 +171,15 @@ def _rate_from_env(text: str) -> int | None:
     raise InputError(
         f"{REQUESTS_PER_MINUTE_ENV} must be a positive whole number or 'off', not {text!r}"
     )
+
+
+def _describe(error: ValidationError) -> str:
+    """pydantic's errors as one line, without the input values (one may be the key)."""
+    parts = [
+        f"{'.'.join(str(part) for part in item['loc']) or 'options'}: {item['msg']}"
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+    return "invalid option(s): " + "; ".join(parts)
 
 
 # Options where an explicit None means "off" rather than "use the default".

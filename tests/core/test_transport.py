@@ -183,7 +183,7 @@ def test_wrong_key_and_unknown_model(emulator: ParallelEmulator) -> None:
     with pytest.raises(pa.AuthenticationError):
         pa.ParallelChat(base_url=emulator.base_url, api_key="wrong", requests_per_minute=None)("x")
     with pytest.raises(pa.PermissionDeniedError, match="invalid model"):
-        _chat(emulator, model="ultra")("x")
+        _chat(emulator)("x", extra_body={"model": "ultra"})
     assert _chat_requests(emulator) == 2
 
 
