@@ -138,9 +138,15 @@ class ParallelConfig(BaseModel):
 
     def require_key(self) -> str:
         if self.api_key is None or not self.api_key.get_secret_value():
+            # Setting only PARALLEL_BASE_URL for the emulator is an easy mistake.
+            hint = (
+                ""
+                if self.base_url == DEFAULT_BASE_URL
+                else " (a local emulator needs a key too: any, with --any-key)"
+            )
             raise MissingAPIKeyError(
                 f"no Parallel API key: set the {API_KEY_ENV} environment variable or pass "
-                "api_key=..."
+                f"api_key=...{hint}"
             )
         return self.api_key.get_secret_value()
 

@@ -140,3 +140,12 @@ def test_the_typed_options_name_every_config_field() -> None:
         ParallelConfig.model_fields
     )
     assert "model" not in ConnectionOptions.__annotations__
+
+
+def test_a_missing_key_with_another_base_url_says_an_emulator_needs_one_too() -> None:
+    chat = ParallelChat(base_url="http://127.0.0.1:8787")
+    with pytest.raises(MissingAPIKeyError, match="emulator needs a key too"):
+        chat("hello")
+    with pytest.raises(MissingAPIKeyError) as caught:
+        ParallelChat()("hello")
+    assert "emulator" not in str(caught.value)
