@@ -17,7 +17,7 @@ from bench._machine import describe, load_average
 from bench._settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "emulator"]
+SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "emulator"]
 
 
 def log(message: str) -> None:
@@ -46,6 +46,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _throughput.run(settings, log)
     if name == "ratelimit":
         return lambda: _ratelimit.run(settings, log)
+    if name == "responses":
+        return lambda: _overhead.run_responses(settings, out / "profiles", log)
     if name == "emulator":
         return lambda: _emulator_rate.run(settings, log)
     return lambda: _imports.run(settings, log)

@@ -200,6 +200,39 @@ OVERHEAD = [
 ]
 
 
+# -- scenario 6: one non-streaming call on the Responses API ---------------------------------
+# The same emulator serves `/v1/responses`; effort low, so both sides send the same body.
+
+
+def _raw_responses_create(endpoint: Endpoint) -> SyncCall:
+    import openai
+
+    client = openai.OpenAI(base_url=f"{endpoint.base_url}/v1", api_key=endpoint.api_key)
+
+    def call() -> object:
+        response = client.responses.create(
+            model="parallel", input=QUESTION, reasoning={"effort": "low"}
+        )
+        return _check(response.output_text)
+
+    return call
+
+
+def _complete_parallel(endpoint: Endpoint) -> SyncCall:
+    import parallel_adapters
+
+    use_default_chat(endpoint)
+    return lambda: _check(parallel_adapters.complete(QUESTION, model="parallel-low").text)
+
+
+RESPONSES = [
+    Contender("openai", "openai `responses.create` (floor)", "floor", _raw_responses_create),
+    Contender(
+        "complete", '`parallel_adapters.complete(model="parallel-low")`', "kit", _complete_parallel
+    ),
+]
+
+
 # -- scenario 2: time to the first delta of a stream ---------------------------------------
 # Each call reads the stream to its end (so connections are reused as in real use) and
 # returns (start, first): perf_counter() at the call and at the first non-empty delta.

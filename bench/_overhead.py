@@ -8,7 +8,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any
 
-from bench._contenders import OVERHEAD, SyncCall
+from bench._contenders import OVERHEAD, RESPONSES, Contender, SyncCall
 from bench._emulator import EmulatorProcess
 from bench._profile import profile_calls
 from bench._settings import Settings
@@ -42,10 +42,18 @@ def _split(calls: dict[str, SyncCall], count: int) -> dict[str, dict[str, float]
     }
 
 
-def run(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, Any]:
+def run(
+    settings: Settings,
+    profiles_dir: Path | None,
+    log: Any,
+    contenders: list[Contender] = OVERHEAD,
+    *,
+    name: str = "overhead",
+    title: str = "Per-call overhead, non-streaming, zero server latency",
+) -> dict[str, Any]:
     with EmulatorProcess() as endpoint:
         calls: dict[str, SyncCall] = {}
-        for contender in OVERHEAD:
+        for contender in contenders:
             calls[contender.key] = contender.build(endpoint)
             for _ in range(settings.overhead_warmup):
                 calls[contender.key]()
@@ -62,15 +70,15 @@ def run(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, An
         log("  socket timings")
         split = _split(calls, settings.overhead_calls)
         profiles: dict[str, Any] = {}
-        for contender in OVERHEAD:
+        for contender in contenders:
             log(f"  profiling {contender.key}")
-            dump = profiles_dir / f"overhead-{contender.key}.txt" if profiles_dir else None
+            dump = profiles_dir / f"{name}-{contender.key}.txt" if profiles_dir else None
             profiles[contender.key] = profile_calls(
                 calls[contender.key], settings.profile_calls, dump
             )
-    floor = per_call[OVERHEAD[0].key]
+    floor = per_call[contenders[0].key]
     rows = []
-    for contender in OVERHEAD:
+    for contender in contenders:
         values = per_call[contender.key]
         rows.append(
             {
@@ -84,10 +92,22 @@ def run(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, An
             }
         )
     return {
-        "title": "Per-call overhead, non-streaming, zero server latency",
+        "title": title,
         "server": {"ttft_s": 0.0, "chunk_interval_s": 0.0},
         "repeats": settings.overhead_repeats,
         "calls_per_repeat": settings.overhead_calls,
         "warmup_calls": settings.overhead_warmup,
         "contenders": rows,
     }
+
+
+def run_responses(settings: Settings, profiles_dir: Path | None, log: Any) -> dict[str, Any]:
+    """Scenario 6: scenario 1's method on the Responses API (`POST /v1/responses`)."""
+    return run(
+        settings,
+        profiles_dir,
+        log,
+        RESPONSES,
+        name="responses",
+        title="Per-call overhead on the Responses API, non-streaming, zero server latency",
+    )

@@ -36,18 +36,18 @@ def _packages(profile: dict[str, Any], top: int = 5) -> str:
     return " · ".join(f"{name} {ms:.3f}" for name, ms in items)
 
 
-def _overhead(data: dict[str, Any], charts: str) -> list[str]:
+def _overhead(data: dict[str, Any], charts: str, number: int = 1) -> list[str]:
     lines = [
-        f"## 1. {data['title']}",
+        f"## {number}. {data['title']}",
         "",
         f"{data['repeats']} interleaved repeats of {data['calls_per_repeat']} calls per "
         f"contender after {data['warmup_calls']} warm-up calls; each value is the mean of one "
         "repeat's calls, shown as median (min–max) over repeats. The ratio is taken per "
         "repeat against the floor's value in the same repeat.",
         "",
-        f"![per-call overhead]({charts}/overhead.png)",
-        "",
     ]
+    if number == 1:
+        lines += [f"![per-call overhead]({charts}/overhead.png)", ""]
     rows = [
         [r["label"], r["kind"], _r(r["ms_per_call"], ".3f"), _r(r["ratio_to_floor"], ".2f", "x")]
         for r in data["contenders"]
@@ -319,8 +319,21 @@ def _imports(data: dict[str, Any], charts: str) -> list[str]:
     )
 
 
+def _responses(data: dict[str, Any], charts: str) -> list[str]:
+    header, *rest = _overhead(data, charts, number=6)
+    return [
+        header,
+        "",
+        "The same emulator and method as scenario 1, on `POST /v1/responses` (effort `low` on "
+        "both sides). The floor is the stock SDK's `client.responses.create`, which parses the "
+        "body into typed `Response` models; the kit reads the JSON and builds citations, "
+        "cited spans and the basis.",
+        *rest,
+    ]
+
+
 def _emulator(data: dict[str, Any], charts: str) -> list[str]:
-    lines = [f"## 6. {data['title']}", "", data["method"] + ".", ""]
+    lines = [f"## 7. {data['title']}", "", data["method"] + ".", ""]
     rows = [
         [r["label"], _r(r["requests_per_s"], ",.0f"), _r(r["ms_per_request"], ".2f")]
         for r in data["servers"]
@@ -331,8 +344,8 @@ def _emulator(data: dict[str, Any], charts: str) -> list[str]:
 def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
     """The numbers that explain a missed target."""
     scenario = target["scenario"]
-    if scenario == "overhead":
-        rows = results["overhead"]["contenders"]
+    if scenario in ("overhead", "responses"):
+        rows = results[scenario]["contenders"]
         floor = rows[0]["profile"]["by_package_ms_per_call"]
         row = next(r for r in rows if r["key"] == target["key"])
         mine = row["profile"]["by_package_ms_per_call"]
@@ -465,7 +478,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
     if results.get("load_note"):
         lines += [results["load_note"], ""]
     samples = [results["load_before"], results["load_after"]]
-    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "emulator"):
+    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "emulator"):
         if data := results.get(key):
             samples += [data.get("load_before") or [], data.get("load_after") or []]
     busy = max((sample[0] for sample in samples if sample), default=0.0)
@@ -514,6 +527,7 @@ def render(results: dict[str, Any], charts: str = "charts") -> str:
         ("throughput", _throughput),
         ("ratelimit", _ratelimit),
         ("imports", _imports),
+        ("responses", _responses),
         ("emulator", _emulator),
     ]
     for key, section in sections:

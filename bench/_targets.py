@@ -37,18 +37,24 @@ def _target(
 
 
 def _ratio_target(
-    results: dict[str, Any], key: str, name: str, limit: float, peer: str | None, peer_note: str
+    results: dict[str, Any],
+    key: str,
+    name: str,
+    limit: float,
+    peer: str | None,
+    peer_note: str,
+    scenario: str = "overhead",
 ) -> dict[str, Any] | None:
-    row = _row(results, "overhead", key)
+    row = _row(results, scenario, key)
     if row is None:
         return None
     ratio = row["ratio_to_floor"]
     notes = []
-    floor = results["overhead"]["contenders"][0].get("socket_split")
+    floor = results[scenario]["contenders"][0].get("socket_split")
     if floor and row.get("socket_split"):
         client = row["socket_split"]["client_ms"] / floor["client_ms"]
         notes.append(f"client's own time: {client:.2f}x the floor's")
-    if peer is not None and (peer_row := _row(results, "overhead", peer)) is not None:
+    if peer is not None and (peer_row := _row(results, scenario, peer)) is not None:
         notes.append(f"{peer_note}: {_range(peer_row['ratio_to_floor'], '.2f')}x")
     note = "; ".join(notes)
     return _target(
@@ -56,7 +62,7 @@ def _ratio_target(
         f"{_range(ratio, '.2f')}x",
         ratio["median"] <= limit,
         note,
-        scenario="overhead",
+        scenario=scenario,
         key=key,
     )
 
@@ -97,6 +103,15 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             1.30,
             "dspy_lm",
             "peer `dspy.Predict` on `dspy.LM`",
+        ),
+        _ratio_target(
+            results,
+            "complete",
+            '`complete(model="parallel-low")` <= 1.00x raw `responses.create`',
+            1.00,
+            None,
+            "",
+            scenario="responses",
         ),
     ]
     ttft = results.get("ttft")

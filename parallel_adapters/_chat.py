@@ -19,6 +19,7 @@ from .core import (
     MessagesInput,
     ParallelClient,
 )
+from .core._client import refuse_stream_flag
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -57,6 +58,23 @@ class _Progress:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+def _prompt_list(prompts: Any, params: dict[str, Any]) -> list[Any]:
+    """The prompts as a list; a single prompt or a non-iterable is refused, not split."""
+    if prompts is None or isinstance(prompts, (str, bytes, dict)):
+        raise InputError(
+            f"map() takes an iterable of prompts (a list of strings or message lists), got "
+            f"{type(prompts).__name__}; for one prompt call chat(prompt)"
+        )
+    try:
+        items = list(prompts)
+    except TypeError:
+        raise InputError(
+            f"map() takes an iterable of prompts, got {type(prompts).__name__}"
+        ) from None
+    refuse_stream_flag(params)
+    return items
 
 
 def _check_concurrency(concurrency: int) -> None:
@@ -115,7 +133,7 @@ class ParallelChat(ParallelClient):
         Every request is validated before the first one is sent.
         """
         _check_concurrency(concurrency)
-        requests = [self.request(prompt, **params) for prompt in prompts]
+        requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
         bar = _Progress(len(requests), progress)
         results: list[Completion | Exception | None] = [None] * len(requests)
 
@@ -156,7 +174,7 @@ class ParallelChat(ParallelClient):
     ) -> list[Any]:
         """The async `map`: at most `concurrency` requests in flight, results in input order."""
         _check_concurrency(concurrency)
-        requests = [self.request(prompt, **params) for prompt in prompts]
+        requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
         bar = _Progress(len(requests), progress)
         gate = asyncio.Semaphore(concurrency)
 

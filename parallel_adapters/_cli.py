@@ -18,14 +18,25 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parallel-adapters",
-        description="The Parallel Chat API from the shell.",
+        description="Parallel's web research from the shell (Chat or Responses API).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = commands.add_parser("ask", help="ask one question and print the answer and sources")
     ask.add_argument("question")
-    ask.add_argument("--model", default=None, help="speed (default), lite, base or core")
+    ask.add_argument(
+        "--model",
+        default=None,
+        help="speed (default), lite, base or core (Chat API); parallel, parallel-low, "
+        "parallel-medium or parallel-high (Responses API)",
+    )
+    ask.add_argument(
+        "--effort",
+        choices=["low", "medium", "high"],
+        default=None,
+        help="reasoning effort for --model parallel (default: the server's, medium)",
+    )
     # --json prints one document when the answer is complete: streamed text before it
     # would break the JSON, so the two are refused together rather than one ignored.
     output = ask.add_mutually_exclusive_group()
@@ -74,6 +85,8 @@ def _completion_json(completion: Any) -> dict[str, Any]:
         "finish_reason": completion.finish_reason,
         "citations": [c.model_dump(mode="json") for c in completion.citations],
         "basis": [b.model_dump(mode="json") for b in completion.basis],
+        "cited_spans": [s.model_dump(mode="json") for s in completion.cited_spans],
+        "web_search_calls": [w.model_dump(mode="json") for w in completion.web_search_calls],
     }
 
 
@@ -96,6 +109,8 @@ def _ask(args: argparse.Namespace, out: TextIO) -> int:
     from ._chat import ParallelChat
 
     params: dict[str, Any] = {}
+    if args.effort is not None:
+        params["reasoning_effort"] = args.effort
     if args.schema is not None:
         try:
             params["response_format"] = json.loads(args.schema.read_text())
@@ -123,7 +138,8 @@ def _ask(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
         return 0
     if not args.stream:
-        text = completion.text
+        # [n] after each cited span matches the numbered sources below (Responses API).
+        text = completion.text_with_markers()
         if args.schema is not None:
             text = json.dumps(completion.json(), indent=2, ensure_ascii=False)
         print(text, file=out)

@@ -61,10 +61,12 @@ def emulator_server() -> Iterator[testing.ParallelEmulator]:
 
 @pytest.fixture
 def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmulator:
-    """The shared emulator with an empty log, no queued faults and default settings."""
+    """The shared emulator with an empty log, no queued faults and default settings
+    (the default responder too)."""
     emulator_server.reset()
     emulator_server.profile = "documented"
     emulator_server.latency = "fast"
     emulator_server.rate_limit = None
     emulator_server.stall_seconds = testing.DEFAULT_STALL_SECONDS
+    emulator_server.responder = None  # the research simulator
     return emulator_server

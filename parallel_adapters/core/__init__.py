@@ -9,16 +9,20 @@ from ._collector import CallCollector, ResearchFields
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
+    EFFORT_TIMEOUTS,
     MODEL_TIMEOUTS,
+    RESPONSES_MODELS,
     ChatOptions,
     ConnectionOptions,
     ParallelConfig,
+    ReasoningEffort,
 )
 from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
+    BadRequestError,
     InputError,
     MissingAPIKeyError,
     NotFoundError,
@@ -27,6 +31,9 @@ from ._errors import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
+    ResponseFailedError,
+    ResponseTooLargeError,
     ServerError,
     StreamError,
     UnprocessableRequestError,
@@ -34,23 +41,34 @@ from ._errors import (
 from ._messages import MessagesInput, WireMessage, merge_messages
 from ._request import ChatRequest, normalize_response_format, shape_request
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._responses import (
+    ResponsesAccumulator,
+    completion_from_responses_body,
+    is_responses_model,
+    shape_responses_request,
+)
 from ._sources import Research, Source, research_from_dict, research_to_dict, sources_from_basis
+from ._spans import CitedSpan, WebSearchAction, WebSearchCall
 from ._transport import AsyncChatStream, ChatStream, Transport, is_transient
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "EFFORT_TIMEOUTS",
     "MODEL_TIMEOUTS",
+    "RESPONSES_MODELS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncChatStream",
     "AuthenticationError",
+    "BadRequestError",
     "CallCollector",
     "ChatOptions",
     "ChatRequest",
     "ChatStream",
     "Citation",
+    "CitedSpan",
     "Completion",
     "ConnectionOptions",
     "FieldBasis",
@@ -65,8 +83,13 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ReasoningEffort",
+    "RedirectError",
     "Research",
     "ResearchFields",
+    "ResponseFailedError",
+    "ResponseTooLargeError",
+    "ResponsesAccumulator",
     "ServerError",
     "Source",
     "StreamAccumulator",
@@ -74,8 +97,12 @@ __all__ = [
     "StreamPart",
     "Transport",
     "UnprocessableRequestError",
+    "WebSearchAction",
+    "WebSearchCall",
     "WireMessage",
     "completion_from_body",
+    "completion_from_responses_body",
+    "is_responses_model",
     "is_transient",
     "merge_messages",
     "normalize_response_format",
@@ -83,6 +110,7 @@ __all__ = [
     "research_from_dict",
     "research_to_dict",
     "shape_request",
+    "shape_responses_request",
     "sources_from_basis",
     "unique_citations",
 ]

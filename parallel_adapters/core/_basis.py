@@ -84,16 +84,21 @@ def parse_basis(raw: Any) -> list[FieldBasis]:
 
 def unique_citations(basis: Iterable[FieldBasis]) -> list[Citation]:
     """Citations across all fields, one per URL in first-seen order, excerpts merged."""
-    by_url: dict[str, Citation] = {}
+    # A set of the excerpts kept per URL: a page cited 100,000 times stays linear.
+    by_url: dict[str, tuple[Citation, set[str]]] = {}
     for field_basis in basis:
         for citation in field_basis.citations:
-            seen = by_url.get(citation.url)
-            if seen is None:
-                by_url[citation.url] = citation.model_copy(deep=True)
+            entry = by_url.get(citation.url)
+            if entry is None:
+                first = citation.model_copy(deep=True)
+                kept = set(first.excerpts)
+                by_url[citation.url] = (first, kept)
                 continue
+            seen, kept = entry
             if seen.title is None and citation.title is not None:
                 seen.title = citation.title
             for excerpt in citation.excerpts:
-                if excerpt not in seen.excerpts:
+                if excerpt not in kept:
+                    kept.add(excerpt)
                     seen.excerpts.append(excerpt)
-    return list(by_url.values())
+    return [citation for citation, _ in by_url.values()]

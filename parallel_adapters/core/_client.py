@@ -4,16 +4,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._config import ChatOptions, ParallelConfig
+from ._config import RESPONSES_MODELS, ChatOptions, ParallelConfig
+from ._errors import InputError
 from ._messages import MessagesInput
 from ._request import ChatRequest, shape_request
 from ._response import Completion
+from ._responses import is_responses_model, shape_responses_request
 from ._transport import AsyncChatStream, ChatStream, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["ParallelClient"]
+__all__ = ["ParallelClient", "refuse_stream_flag"]
+
+
+def refuse_stream_flag(params: dict[str, Any]) -> None:
+    """A whole-answer call given `stream=True` would send a stream request and then fail
+    reading it as one body: refuse before sending."""
+    if params.get("stream"):
+        raise InputError(
+            "stream=True is not accepted by a call that returns a whole answer; "
+            "iterate .stream(...) (or .astream(...)) instead"
+        )
+
+
+def _whole(request: ChatRequest) -> ChatRequest:
+    if request.stream:
+        raise InputError(
+            "this request was built with stream=True; send it with send_stream()/asend_stream()"
+        )
+    return request
+
 
 _Client = TypeVar("_Client", bound="ParallelClient")
 
@@ -53,13 +74,24 @@ class ParallelClient:
         stream: bool = False,
         **params: Any,
     ) -> ChatRequest:
-        """The validated request these arguments would send; raises `InputError`."""
-        return shape_request(messages, model=model or self.config.model, stream=stream, **params)
+        """The validated request these arguments would send; raises `InputError`.
+
+        `parallel` and `parallel-low|medium|high` go to the Responses API; every other
+        model to the Chat API.
+        """
+        model = model or self.config.model
+        if is_responses_model(model):
+            if params.get("reasoning_effort") is None and not RESPONSES_MODELS[model.lower()]:
+                params["reasoning_effort"] = self.config.reasoning_effort
+            return shape_responses_request(messages, model=model, stream=stream, **params)
+        return shape_request(messages, model=model, stream=stream, **params)
 
     def complete(self, messages: MessagesInput, **params: Any) -> Completion:
+        refuse_stream_flag(params)
         return self._transport.complete(self.request(messages, **params))
 
     async def acomplete(self, messages: MessagesInput, **params: Any) -> Completion:
+        refuse_stream_flag(params)
         return await self._transport.acomplete(self.request(messages, **params))
 
     def stream(self, messages: MessagesInput, **params: Any) -> ChatStream:
@@ -70,10 +102,10 @@ class ParallelClient:
 
     def send(self, request: ChatRequest) -> Completion:
         """Send a request built by `request()`."""
-        return self._transport.complete(request)
+        return self._transport.complete(_whole(request))
 
     async def asend(self, request: ChatRequest) -> Completion:
-        return await self._transport.acomplete(request)
+        return await self._transport.acomplete(_whole(request))
 
     def send_stream(self, request: ChatRequest) -> ChatStream:
         return self._transport.stream(request)

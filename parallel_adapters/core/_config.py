@@ -12,10 +12,13 @@ from ._errors import InputError, MissingAPIKeyError
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "EFFORT_TIMEOUTS",
     "MODEL_TIMEOUTS",
+    "RESPONSES_MODELS",
     "ChatOptions",
     "ConnectionOptions",
     "ParallelConfig",
+    "ReasoningEffort",
 ]
 
 DEFAULT_BASE_URL = "https://api.parallel.ai"
@@ -25,13 +28,41 @@ BASE_URL_ENV = "PARALLEL_BASE_URL"
 # A whole number, or "off" for no client-side limiter.
 REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
 
-# The Chat API's models. A model released after this list can be sent as
-# `extra_body={"model": ...}`, which is not checked.
+# The Chat API's models; any other name (but the Responses API's) is refused before sending.
 MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
 UNKNOWN_MODEL_TIMEOUT = 600.0
+# Caps on one answer, decoded: a real answer with its basis is kilobytes to a few MB.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+CHAT_PATH = "/chat/completions"
+RESPONSES_PATH = "/v1/responses"
+ReasoningEffort = Literal["low", "medium", "high"]
+REASONING_EFFORTS: tuple[ReasoningEffort, ...] = ("low", "medium", "high")
+# The one model the Responses API serves; the wire always says this.
+RESPONSES_MODEL = "parallel"
+# Model names that pick the Responses API, and the effort each pins (None: not pinned).
+# The pinned names are LiteLLM's aliases.
+RESPONSES_MODELS: dict[str, ReasoningEffort | None] = {
+    "parallel": None,
+    "parallel-low": "low",
+    "parallel-medium": "medium",
+    "parallel-high": "high",
+}
+# The server's effort when `reasoning` is omitted.
+SERVER_DEFAULT_EFFORT: ReasoningEffort = "medium"
+# Documented latency is ~5-10 s (low), ~15-20 s (medium) and ~30-60 s (high), and the docs
+# recommend 120 s. Timeouts are not retried (the run may still finish and be billed), so
+# each leaves wide headroom: 6x the worst case for low and medium, 3x for high.
+EFFORT_TIMEOUTS: dict[str, float] = {"low": 60.0, "medium": 120.0, "high": 180.0}
+# Documented Responses API limits, checked before sending.
+RESPONSES_MAX_INPUT_CHARS = 20_000
+METADATA_MAX_KEYS = 16
+METADATA_MAX_KEY_CHARS = 64
+METADATA_MAX_VALUE_CHARS = 512
 
 AuthHeader = Literal["bearer", "x-api-key"]
 
@@ -44,6 +75,8 @@ class ConnectionOptions(TypedDict, total=False):
     base_url: str
     timeout: float | None
     max_retries: int
+    retry_timeouts: bool
+    reasoning_effort: ReasoningEffort | None
     requests_per_minute: int | None
     rate_limit_window: float
     auth_header: AuthHeader
@@ -51,6 +84,8 @@ class ConnectionOptions(TypedDict, total=False):
     retry_initial_delay: float
     retry_max_delay: float
     max_retry_after: float
+    max_response_bytes: int
+    max_line_bytes: int
 
 
 class ChatOptions(ConnectionOptions, total=False):
@@ -62,13 +97,18 @@ class ChatOptions(ConnectionOptions, total=False):
 class ParallelConfig(BaseModel):
     """Everything needed to reach the API. The key is a `SecretStr`: never printed."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a rejected api_key must not be echoed by pydantic's message.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     api_key: SecretStr | None = Field(default=None, repr=False)
     base_url: str = DEFAULT_BASE_URL
     model: str = DEFAULT_MODEL
     timeout: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
+    # A timed-out request may still finish, and be billed, on the server: opt in to retry it.
+    retry_timeouts: bool = False
+    # Responses API only (model "parallel"); None leaves the server default (medium).
+    reasoning_effort: ReasoningEffort | None = None
     requests_per_minute: int | None = Field(default=300, gt=0)
     # The window the rate is enforced over; shorter windows allow smaller bursts.
     rate_limit_window: float = Field(default=60.0, gt=0)
@@ -79,6 +119,26 @@ class ParallelConfig(BaseModel):
     retry_max_delay: float = Field(default=8.0, ge=0)
     # A Retry-After longer than this is not waited out; the RateLimitError is raised.
     max_retry_after: float = Field(default=60.0, ge=0)
+    # Past these the answer is refused with ResponseTooLargeError (bytes, decoded).
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, gt=0)
+    max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _header_safe_key(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            raise ValueError(f"api_key must be a string, got {type(raw).__name__}")
+        # A key read from a file often ends with a newline; nothing else is changed.
+        raw = raw.strip()
+        if not all("!" <= c <= "~" for c in raw):
+            raise ValueError(
+                "api_key holds characters an HTTP header cannot carry (non-ASCII, spaces "
+                "or control characters such as CR/LF); check how the key was copied"
+            )
+        return SecretStr(raw)
 
     @field_validator("base_url")
     @classmethod
@@ -125,10 +185,33 @@ class ParallelConfig(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise InputError(_redact(_describe(exc), values.get("api_key"))) from None
+            # Built without the inputs: never echo a secret (or a list holding one) back.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
+                for err in exc.errors(include_url=False, include_input=False)
+            )
+            raise InputError(
+                _redact(f"invalid option(s): {problems}", values.get("api_key"))
+            ) from None
         except ValueError as exc:
-            # pydantic's message is clear, but never let it echo a secret input back.
             raise InputError(_redact(str(exc), values.get("api_key"))) from None
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # A pickle is saved state: it never holds the key. The loaded copy reads
+        # PARALLEL_API_KEY where it is loaded, as the adapters' pickles do.
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "api_key": None}
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        env_key = os.environ.get(API_KEY_ENV)
+        if state["__dict__"].get("api_key") is None and env_key:
+            try:
+                key = type(self)._header_safe_key(env_key)
+            except ValueError:
+                key = None  # refused at the first request instead, by require_key
+            state["__dict__"] = {**state["__dict__"], "api_key": key}
+        super().__setstate__(state)
 
     def replace(self, **changes: Any) -> ParallelConfig:
         if not changes:
@@ -150,9 +233,13 @@ class ParallelConfig(BaseModel):
             )
         return self.api_key.get_secret_value()
 
-    def timeout_for(self, model: str) -> float:
+    def timeout_for(self, model: str, effort: str | None = None) -> float:
         if self.timeout is not None:
             return self.timeout
+        if model.lower() in RESPONSES_MODELS:
+            pinned = RESPONSES_MODELS[model.lower()]
+            chosen: str = effort or pinned or self.reasoning_effort or SERVER_DEFAULT_EFFORT
+            return EFFORT_TIMEOUTS.get(chosen, UNKNOWN_MODEL_TIMEOUT)
         return MODEL_TIMEOUTS.get(model, UNKNOWN_MODEL_TIMEOUT)
 
     def auth_headers(self) -> dict[str, str]:
@@ -177,15 +264,6 @@ def _rate_from_env(text: str) -> int | None:
     raise InputError(
         f"{REQUESTS_PER_MINUTE_ENV} must be a positive whole number or 'off', not {text!r}"
     )
-
-
-def _describe(error: ValidationError) -> str:
-    """pydantic's errors as one line, without the input values (one may be the key)."""
-    parts = [
-        f"{'.'.join(str(part) for part in item['loc']) or 'options'}: {item['msg']}"
-        for item in error.errors(include_url=False, include_input=False)
-    ]
-    return "invalid option(s): " + "; ".join(parts)
 
 
 # Options where an explicit None means "off" rather than "use the default".

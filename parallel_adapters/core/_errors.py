@@ -11,6 +11,7 @@ __all__ = [
     "APIConnectionError",
     "APITimeoutError",
     "AuthenticationError",
+    "BadRequestError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -19,12 +20,16 @@ __all__ = [
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
+    "ResponseFailedError",
+    "ResponseTooLargeError",
     "ServerError",
     "StreamError",
     "UnprocessableRequestError",
     "error_from_status",
     "message_from_body",
     "parse_retry_after",
+    "redact_error",
 ]
 
 
@@ -64,6 +69,12 @@ class OutputParseError(ParallelError):
 
 class APIStatusError(ParallelError):
     """The server answered with an error status."""
+
+
+class BadRequestError(APIStatusError):
+    """The server refused the request as invalid (the Responses API's validation errors)."""
+
+    status_code = 400
 
 
 class AuthenticationError(APIStatusError):
@@ -132,8 +143,37 @@ class ServerError(APIStatusError):
         self.retryable = retryable
 
 
+class RedirectError(APIStatusError):
+    """The server answered 3xx. Redirects are never followed: the key and the prompt
+    would go to another address. `location` names where the server pointed."""
+
+    def __init__(self, message: str, *, status_code: int, location: str) -> None:
+        super().__init__(message, status_code=status_code)
+        self.location = location
+
+
+class ResponseTooLargeError(ServerError):
+    """The answer (decoded) exceeded `max_response_bytes`, or one of its lines
+    `max_line_bytes`; reading stopped there. Not retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=None, retryable=False)
+
+
+class ResponseFailedError(ServerError):
+    """The Responses API reported `status: "failed"` (in a 200 body or a `response.failed`
+    stream event). `code` is the server's error code (documented as always `server_error`).
+
+    Retried like a 5xx: failed runs are not billed.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
+        super().__init__(message, status_code=None, body=body, retryable=True)
+        self.code = code
+
+
 class APITimeoutError(ParallelError):
-    """No answer within the configured timeout."""
+    """No whole answer within the configured timeout (a deadline for each attempt)."""
 
 
 class APIConnectionError(ParallelError):
@@ -152,6 +192,7 @@ class StreamError(ParallelError):
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
     401: AuthenticationError,
     402: PaymentRequiredError,
     403: PermissionDeniedError,
@@ -238,3 +279,25 @@ def error_from_status(
     if cls is None:
         cls = ServerError if status_code >= 500 else APIStatusError
     return cls(message, status_code=status_code, body=body)
+
+
+def _redact_value(value: Any, secret: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, Mapping):
+        return {_redact_value(k, secret): _redact_value(v, secret) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact_value(v, secret) for v in value]
+    return value
+
+
+def redact_error(error: ParallelError, secret: str | None) -> ParallelError:
+    """The same error with `secret` (the configured key) blanked from everything the
+    server put in it: a server may echo the key it was sent (`Incorrect API key: sk-…`)."""
+    if not secret:
+        return error
+    for name, value in list(vars(error).items()):
+        if isinstance(value, (str, Mapping, list, tuple)):
+            setattr(error, name, _redact_value(value, secret))
+    error.args = tuple(_redact_value(arg, secret) for arg in error.args)
+    return error

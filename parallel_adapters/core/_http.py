@@ -11,7 +11,14 @@ from typing import Any
 
 import openai
 
-__all__ = ["Omit", "Timeout", "http_library", "timeout_errors", "transport_errors"]
+__all__ = [
+    "Omit",
+    "Timeout",
+    "connect_timeouts",
+    "http_library",
+    "timeout_errors",
+    "transport_errors",
+]
 
 # A header value that makes the SDK drop a header it would send (its own Bearer auth).
 # Public as `openai.Omit` since 2.x; 1.x only has it in `openai._types`.
@@ -35,6 +42,11 @@ http_library = _library_under_openai()
 timeout_errors: tuple[type[BaseException], ...] = (
     openai.APITimeoutError,
     http_library.TimeoutException,
+)
+# Timed out before the request was sent: as safe to retry as a refused connection.
+connect_timeouts: tuple[type[BaseException], ...] = (
+    http_library.ConnectTimeout,
+    http_library.PoolTimeout,
 )
 transport_errors: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,

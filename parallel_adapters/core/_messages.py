@@ -63,8 +63,8 @@ def _text_of(content: Any, role: str) -> str:
             kind = part.get("type", "text")
             if kind not in _TEXT_PART_TYPES:
                 raise InputError(
-                    f"a {role!r} message has a {kind!r} content part; the Parallel Chat API "
-                    "accepts text only and would silently ignore it"
+                    f"a {role!r} message has a {kind!r} content part; Parallel accepts text "
+                    "only (the Chat API would silently ignore it, the Responses API refuses it)"
                 )
             text = part.get("text")
             if not isinstance(text, str):

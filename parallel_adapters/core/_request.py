@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._config import MODELS
+from ._config import MODELS, RESPONSES_MODELS
 from ._errors import InputError
 from ._messages import MessagesInput, merge_messages
 
@@ -46,6 +46,11 @@ IGNORED_PARAMS = frozenset(
 # Ignored too, but dropping them silently changes what the caller meant.
 MEANINGFUL_IGNORED_PARAMS = frozenset(
     {"stop", "tools", "tool_choice", "functions", "function_call"}
+)
+
+# Fields the request shapes itself; extra_body may not override them.
+_OWN_FIELDS = frozenset(
+    {"model", "messages", "stream", "response_format", "previous_interaction_id"}
 )
 
 _warned: set[str] = set()
@@ -86,6 +91,10 @@ class ChatRequest:
 
     body: dict[str, Any]
     output_model: type[BaseModel] | None = field(default=None, compare=False)
+    # "chat" (`/chat/completions`) or "responses" (`/v1/responses`).
+    api: str = "chat"
+    # The Responses effort that was sent (the server echoes `reasoning: null`); None: default.
+    effort: str | None = None
 
     @property
     def model(self) -> str:
@@ -230,7 +239,8 @@ def shape_request(
         raise InputError(f"model must be a non-empty string, got {model!r}")
     if model not in MODELS:
         raise InputError(
-            f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}"
+            f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}; "
+            f"the Responses API's are {', '.join(RESPONSES_MODELS)}"
         )
     n = params.get("n")
     if n is not None and n != 1:
@@ -245,6 +255,8 @@ def shape_request(
             )
     if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
         raise InputError("previous_interaction_id must be a string")
+    if extra_body is not None and not isinstance(extra_body, Mapping):
+        raise InputError(f"extra_body must be a dict, got {type(extra_body).__name__}")
 
     wire_format, output_model = normalize_response_format(response_format)
     body: dict[str, Any] = {"model": model, "messages": merge_messages(messages)}
@@ -257,6 +269,13 @@ def shape_request(
     if previous_interaction_id:
         body["previous_interaction_id"] = previous_interaction_id
     if extra_body:
+        clash = sorted(str(k) for k in extra_body if k in body or k in _OWN_FIELDS)
+        if clash:
+            # extra_body adds provider fields; it must not silently replace the request's own.
+            raise InputError(
+                f"extra_body may not set {clash}: pass them as arguments (model=, the "
+                "messages, stream via .stream(), response_format=, previous_interaction_id=)"
+            )
         body.update(extra_body)
     _check_wire_body(body)
     return ChatRequest(body=body, output_model=output_model)

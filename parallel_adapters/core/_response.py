@@ -8,6 +8,7 @@ missing, null or "", so any of those shapes is accepted.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,10 +17,15 @@ from pydantic import BaseModel, ValidationError
 from ._basis import Citation, FieldBasis, parse_basis, unique_citations
 from ._errors import OutputParseError, ServerError
 from ._request import ChatRequest
+from ._spans import CitedSpan, WebSearchCall, insert_markers
 
 __all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
 
 _Model = TypeVar("_Model", bound=BaseModel)
+logger = logging.getLogger("parallel_adapters")
+
+# Models that answer without a basis: their streams have no last-chunk evidence.
+BASISLESS_MODELS = frozenset({"speed"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,13 @@ class Completion:
     usage: dict[str, Any] | None = None
     parsed: BaseModel | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    # A research-model stream that ended with no `[DONE]`, no finish_reason and no
+    # basis: the connection closed cleanly, but the answer may be cut short.
+    incomplete: bool = False
+    # Responses API only (empty for Chat API answers): the cited spans of `text`, one per
+    # `url_citation` annotation in order, and the searches and page reads behind them.
+    cited_spans: list[CitedSpan] = field(default_factory=list)
+    web_search_calls: list[WebSearchCall] = field(default_factory=list)
 
     def __str__(self) -> str:
         return self.text
@@ -56,6 +69,15 @@ class Completion:
         if not isinstance(parsed, model):  # pragma: no cover - _parse_output returns one
             raise OutputParseError(f"the answer is not a {model.__name__}", text=self.text)
         return parsed
+
+    def text_with_markers(self, template: str = "[{n}]") -> str:
+        """The text with `template.format(n=...)` right after each cited span.
+
+        `n` is the 1-based position of the span's URL in `citations`. Answers without
+        cited spans (every Chat API answer) come back unchanged.
+        """
+        numbers = {c.url: n for n, c in enumerate(self.citations, 1)}
+        return insert_markers(self.text, self.cited_spans, numbers, template)
 
     def json(self) -> Any:
         """The answer decoded as JSON; `OutputParseError` if it is not JSON."""
@@ -103,6 +125,7 @@ def _build(
     model: Any,
     finish_reason: Any,
     usage: Any,
+    incomplete: bool = False,
 ) -> Completion:
     basis = parse_basis(basis_raw)
     return Completion(
@@ -117,6 +140,7 @@ def _build(
         usage=usage if isinstance(usage, dict) and usage else None,
         parsed=_parse_output(text, request.output_model),
         raw=raw,
+        incomplete=incomplete,
     )
 
 
@@ -167,6 +191,8 @@ class StreamAccumulator:
         self._finish_reason: Any = None
         self._usage: Any = None
         self._last: dict[str, Any] = {}
+        # Set by whoever reads the events when `data: [DONE]` arrives.
+        self.saw_done = False
 
     @property
     def text(self) -> str:
@@ -212,6 +238,14 @@ class StreamAccumulator:
         raw["basis"] = self._basis or []
         raw["interaction_id"] = self._interaction_id
         raw["usage"] = self._usage
+        incomplete = self._looks_cut_short()
+        if incomplete:
+            logger.warning(
+                "the %s stream ended with no [DONE], no finish_reason and no basis; "
+                "the answer (%d characters) may be cut short (Completion.incomplete)",
+                self.request.model,
+                len(self.text),
+            )
         return _build(
             self.request,
             text=self.text,
@@ -221,4 +255,13 @@ class StreamAccumulator:
             model=self._model,
             finish_reason=self._finish_reason,
             usage=self._usage,
+            incomplete=incomplete,
         )
+
+    def _looks_cut_short(self) -> bool:
+        """Research models send their basis on the last chunk; `[DONE]` and finish_reason
+        are not promised. Only a stream with none of the three is suspect: for `speed`,
+        which has no basis, nothing tells a cut stream from a whole one."""
+        if self.saw_done or self._finish_reason or self._basis:
+            return False
+        return self.request.model not in BASISLESS_MODELS

@@ -36,17 +36,22 @@ def sources_from_basis(basis: Iterable[FieldBasis]) -> list[Source]:
     A page cited for two fields gives two sources: each field has its own confidence
     and reasoning, and a source is only as strong as the field it supports.
     """
-    merged: dict[tuple[str, str], tuple[FieldBasis, str | None, list[str]]] = {}
+    # A set beside each excerpt list: merging stays linear however often a page recurs.
+    merged: dict[tuple[str, str], tuple[FieldBasis, str | None, list[str], set[str]]] = {}
     for field_basis in basis:
         for citation in field_basis.citations:
             key = (field_basis.field, citation.url)
             seen = merged.get(key)
             if seen is None:
-                merged[key] = (field_basis, citation.title, list(citation.excerpts))
+                excerpts = list(citation.excerpts)
+                merged[key] = (field_basis, citation.title, excerpts, set(excerpts))
                 continue
-            owner, title, excerpts = seen
-            excerpts.extend(e for e in citation.excerpts if e not in excerpts)
-            merged[key] = (owner, title or citation.title, excerpts)
+            owner, title, excerpts, kept = seen
+            for excerpt in citation.excerpts:
+                if excerpt not in kept:
+                    kept.add(excerpt)
+                    excerpts.append(excerpt)
+            merged[key] = (owner, title or citation.title, excerpts, kept)
     return [
         Source(
             url=url,
@@ -56,7 +61,7 @@ def sources_from_basis(basis: Iterable[FieldBasis]) -> list[Source]:
             confidence=owner.confidence,
             reasoning=owner.reasoning,
         )
-        for (field, url), (owner, title, excerpts) in merged.items()
+        for (field, url), (owner, title, excerpts, _) in merged.items()
     ]
 
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
-from ._config import ParallelConfig
+from ._config import CHAT_PATH, RESPONSES_PATH, ParallelConfig
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -36,17 +36,20 @@ from ._errors import (
     ServerError,
     StreamError,
     error_from_status,
+    redact_error,
 )
-from ._http import Omit, Timeout, timeout_errors, transport_errors
+from ._guard import Limits, guard_client
+from ._http import Omit, Timeout, connect_timeouts, timeout_errors, transport_errors
 from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
+from ._responses import ResponsesAccumulator, completion_from_responses_body
+from ._sse import DONE, aevents, decode_event, events, is_event_stream, read_json_body
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
 logger = logging.getLogger("parallel_adapters")
 
-CHAT_PATH = "/chat/completions"
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
 
@@ -91,6 +94,24 @@ class _LoopClient:
 
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
+_Accumulator = StreamAccumulator | ResponsesAccumulator
+
+
+def _path(request: ChatRequest) -> str:
+    return RESPONSES_PATH if request.api == "responses" else CHAT_PATH
+
+
+def _read(body: Any, request: ChatRequest) -> Completion:
+    if request.api == "responses":
+        return completion_from_responses_body(body, request)
+    return completion_from_body(body, request)
+
+
+def _accumulator(request: ChatRequest) -> _Accumulator:
+    if request.api == "responses":
+        return ResponsesAccumulator(request)
+    return StreamAccumulator(request)
+
 
 # Every live Transport, so a forked child can give each fresh clients (see _after_fork).
 _live: weakref.WeakSet[Transport] = weakref.WeakSet()
@@ -114,6 +135,9 @@ def _translate(exc: Exception) -> ParallelError:
     """A typed error for anything the SDK or httpx raised; the original is chained by callers."""
     if isinstance(exc, ParallelError):
         return exc
+    if isinstance(exc, openai.APIError) and isinstance(exc.__cause__, ParallelError):
+        # Raised by the guarded transport under the SDK, which wrapped it.
+        return exc.__cause__
     if isinstance(exc, openai.APIStatusError):
         body: Any = exc.body
         if body is None:
@@ -123,12 +147,25 @@ def _translate(exc: Exception) -> ParallelError:
                 body = exc.response.text
         return error_from_status(exc.status_code, body, exc.response.headers)
     if isinstance(exc, timeout_errors):
+        if isinstance(exc, connect_timeouts) or isinstance(exc.__cause__, connect_timeouts):
+            # Nothing reached the server: safe to retry like any failed connection.
+            return APIConnectionError("could not connect to the Parallel API before the timeout")
         return APITimeoutError("no answer from the Parallel API before the timeout")
     if isinstance(exc, transport_errors):
         return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
     if isinstance(exc, json.JSONDecodeError):
         return ServerError(
             f"the server sent malformed JSON: {exc.msg}", status_code=None, retryable=True
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ServerError(
+            f"the server sent bytes that are not UTF-8 (at byte {exc.start})",
+            status_code=None,
+            retryable=True,
+        )
+    if isinstance(exc, RecursionError):
+        return ServerError(
+            "the server sent JSON nested too deeply to read", status_code=None, retryable=False
         )
     if isinstance(exc, openai.APIError):
         # An error event inside an SSE stream; the SDK puts the server's message first.
@@ -170,8 +207,14 @@ class Transport:
 
     # -- clients -------------------------------------------------------------------------
 
-    def _client_options(self) -> dict[str, Any]:
+    def _client_options(self, *, is_async: bool) -> dict[str, Any]:
         key = self.config.require_key()
+        limits = Limits(self.config.max_response_bytes, self.config.max_line_bytes)
+        http_client: Any = (
+            openai.DefaultAsyncHttpxClient(follow_redirects=False)
+            if is_async
+            else openai.DefaultHttpxClient(follow_redirects=False)
+        )
         headers: dict[str, Any] = {"User-Agent": USER_AGENT, **self.config.extra_headers}
         if self.config.auth_header == "x-api-key":
             # The config names the header; Omit drops the SDK's own Bearer one.
@@ -181,6 +224,7 @@ class Transport:
             "base_url": self.config.base_url,
             "max_retries": 0,
             "default_headers": headers,
+            "http_client": guard_client(http_client, limits, is_async=is_async),
         }
 
     def _sync_client(self) -> openai.OpenAI:
@@ -188,7 +232,7 @@ class Transport:
         if client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = openai.OpenAI(**self._client_options())
+                    self._client = openai.OpenAI(**self._client_options(is_async=False))
                 client = self._client
         return client
 
@@ -197,7 +241,7 @@ class Transport:
         entry = self._async_clients.get(loop)
         if entry is None:
             self._forget_closed_loops()
-            client = openai.AsyncOpenAI(**self._client_options())
+            client = openai.AsyncOpenAI(**self._client_options(is_async=True))
             entry = _LoopClient(client, lambda: self._forget_loop(loop, client))
             with self._lock:
                 self._async_clients[loop] = entry
@@ -233,7 +277,7 @@ class Transport:
         return self._limiter
 
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
-        timeout = self.config.timeout_for(request.model)
+        timeout = self.config.timeout_for(request.model, request.effort)
         options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
         if self.config.auth_header == "x-api-key":
             # Newer SDKs insist that a request either carries Authorization or omits it
@@ -265,6 +309,9 @@ class Transport:
         """Seconds to wait before the next attempt, or None to give up."""
         if attempt >= self.config.max_retries or not is_transient(error):
             return None
+        if isinstance(error, APITimeoutError) and not self.config.retry_timeouts:
+            # The server may still finish (and bill) a request we stopped waiting for.
+            return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             if retry_after > self.config.max_retry_after:
@@ -272,6 +319,11 @@ class Transport:
             return float(retry_after)
         backoff = min(self.config.retry_initial_delay * 2.0**attempt, self.config.retry_max_delay)
         return backoff * (1.0 - 0.25 * random.random())
+
+    def typed(self, exc: Exception) -> ParallelError:
+        """The typed error for `exc`, the configured key blanked from the server's words."""
+        key = self.config.api_key.get_secret_value() if self.config.api_key else None
+        return redact_error(_translate(exc), key)
 
     def _log_retry(self, error: ParallelError, attempt: int, delay: float) -> None:
         logger.info(
@@ -291,7 +343,7 @@ class Transport:
             try:
                 return once()
             except Exception as exc:
-                error = _translate(exc)
+                error = self.typed(exc)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:
@@ -310,7 +362,7 @@ class Transport:
             try:
                 return await once()
             except Exception as exc:
-                error = _translate(exc)
+                error = self.typed(exc)
                 delay = self._retry_delay(error, attempt)
                 if delay is None:
                     if error is exc:
@@ -329,9 +381,9 @@ class Transport:
 
         def once() -> Completion:
             body = client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return self._with_retries(once)
 
@@ -340,9 +392,9 @@ class Transport:
 
         async def once() -> Completion:
             body = await client.post(
-                CHAT_PATH, cast_to=object, body=request.body, options=self._options(request)
+                _path(request), cast_to=object, body=request.body, options=self._options(request)
             )
-            return completion_from_body(body, request)
+            return _read(body, request)
 
         return await self._awith_retries(once)
 
@@ -364,12 +416,34 @@ if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _stream_broken(error: ParallelError, accumulator: StreamAccumulator) -> StreamError:
+def _stream_broken(error: ParallelError, accumulator: _Accumulator) -> StreamError:
     return StreamError(
         f"the stream broke after {len(accumulator.text)} characters: {error.message}",
         partial_text=accumulator.text,
         status_code=error.status_code,
     )
+
+
+def _payloads(response: Any, accumulator: _Accumulator) -> Iterator[Any]:
+    """The JSON payloads of a stream's events, up to `[DONE]` (noted on the accumulator)."""
+    for event in events(response.iter_bytes()):
+        if event.data.strip() == DONE:
+            accumulator.saw_done = True
+            return
+        yield decode_event(event)
+
+
+async def _apayloads(response: Any, accumulator: _Accumulator) -> AsyncIterator[Any]:
+    async for event in aevents(response.aiter_bytes()):
+        if event.data.strip() == DONE:
+            accumulator.saw_done = True
+            return
+        yield decode_event(event)
+
+
+# What an opened stream hands on: the SDK stream (to close), the payloads still to read,
+# the accumulator, the first text, and the whole answer when a JSON body came instead.
+_Opened = tuple[Any, Any, _Accumulator, str, "Completion | None"]
 
 
 class ChatStream:
@@ -413,53 +487,62 @@ class ChatStream:
             pass
         return self.completion
 
-    def _open(self) -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+    def _open(self) -> _Opened:
         """Open the stream and read up to its first text, inside the retry layer."""
         transport, request = self._transport, self._request
         client = transport._sync_client()
 
-        def once() -> tuple[openai.Stream[object], Iterator[object], StreamAccumulator, str]:
+        def once() -> _Opened:
             sdk_stream = client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.Stream[object],
             )
-            accumulator = StreamAccumulator(request)
-            chunks = iter(sdk_stream)
+            accumulator = _accumulator(request)
             try:
+                response = sdk_stream.response
+                content_type = response.headers.get("content-type")
+                if not is_event_stream(content_type):
+                    body = read_json_body(content_type, response.read())
+                    whole = _read(body, request)
+                    return sdk_stream, iter(()), accumulator, whole.text, whole
+                chunks = _payloads(response, accumulator)
                 for chunk in chunks:
                     delta = accumulator.add(chunk)
                     if delta:
-                        return sdk_stream, chunks, accumulator, delta
+                        return sdk_stream, chunks, accumulator, delta, None
             except BaseException:
                 sdk_stream.close()
                 raise
-            return sdk_stream, chunks, accumulator, ""
+            return sdk_stream, chunks, accumulator, "", None
 
         return transport._with_retries(once)
 
     def _generate(self) -> Generator[StreamPart, None, None]:
-        sdk_stream, chunks, accumulator, first = self._open()
+        sdk_stream, chunks, accumulator, first, whole = self._open()
         try:
             if first:
                 yield StreamPart(first)
             while True:
                 try:
-                    chunk = next(chunks)
-                except StopIteration:
-                    break
+                    chunk = next(chunks, _END)
+                    if chunk is _END:
+                        break
+                    delta = accumulator.add(chunk)
                 except Exception as exc:
-                    error = _translate(exc)
+                    error = self._transport.typed(exc)
                     raise _stream_broken(error, accumulator) from exc
-                delta = accumulator.add(chunk)
                 if delta:
                     yield StreamPart(delta)
         finally:
             sdk_stream.close()
-        self._completion = accumulator.finish()
+        self._completion = whole or accumulator.finish()
+
+
+_END = object()
 
 
 class AsyncChatStream:
@@ -497,39 +580,41 @@ class AsyncChatStream:
             pass
         return self.completion
 
-    async def _open(
-        self,
-    ) -> tuple[openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str]:
+    async def _open(self) -> _Opened:
         transport, request = self._transport, self._request
         client = transport._async_client()
 
-        async def once() -> tuple[
-            openai.AsyncStream[object], AsyncIterator[object], StreamAccumulator, str
-        ]:
+        async def once() -> _Opened:
             sdk_stream = await client.post(
-                CHAT_PATH,
+                _path(request),
                 cast_to=object,
                 body=request.body,
                 options=transport._options(request),
                 stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
-            accumulator = StreamAccumulator(request)
-            chunks = sdk_stream.__aiter__()
+            accumulator = _accumulator(request)
             try:
+                response = sdk_stream.response
+                content_type = response.headers.get("content-type")
+                if not is_event_stream(content_type):
+                    body = read_json_body(content_type, await response.aread())
+                    whole = _read(body, request)
+                    return sdk_stream, _no_chunks(), accumulator, whole.text, whole
+                chunks = _apayloads(response, accumulator)
                 async for chunk in chunks:
                     delta = accumulator.add(chunk)
                     if delta:
-                        return sdk_stream, chunks, accumulator, delta
+                        return sdk_stream, chunks, accumulator, delta, None
             except BaseException:
                 await sdk_stream.close()
                 raise
-            return sdk_stream, chunks, accumulator, ""
+            return sdk_stream, chunks, accumulator, "", None
 
         return await transport._awith_retries(once)
 
     async def _generate(self) -> AsyncGenerator[StreamPart, None]:
-        sdk_stream, chunks, accumulator, first = await self._open()
+        sdk_stream, chunks, accumulator, first, whole = await self._open()
         try:
             if first:
                 yield StreamPart(first)
@@ -539,11 +624,21 @@ class AsyncChatStream:
                 except StopAsyncIteration:
                     break
                 except Exception as exc:
-                    error = _translate(exc)
+                    error = self._transport.typed(exc)
                     raise _stream_broken(error, accumulator) from exc
-                delta = accumulator.add(chunk)
+                try:
+                    delta = accumulator.add(chunk)
+                except Exception as exc:
+                    raise _stream_broken(self._transport.typed(exc), accumulator) from exc
                 if delta:
                     yield StreamPart(delta)
         finally:
+            with contextlib.suppress(Exception):
+                await chunks.aclose()
             await sdk_stream.close()
-        self._completion = accumulator.finish()
+        self._completion = whole or accumulator.finish()
+
+
+async def _no_chunks() -> AsyncIterator[Any]:
+    return
+    yield  # pragma: no cover - makes this an async generator

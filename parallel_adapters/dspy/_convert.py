@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from dspy import lm15  # type: ignore[import-untyped]
 
@@ -18,14 +19,27 @@ from ..core import (
 )
 
 __all__ = [
+    "ENDPOINT_KEY",
+    "METADATA",
     "MODEL_PREFIX",
     "chat_request",
     "closing_events",
     "response_from_completion",
+    "uniform_outputs",
     "wire_model",
 ]
 
 MODEL_PREFIX = "parallel/"
+
+# DSPy's cache key is the model, the messages and the LM's kwargs, minus `api_key`,
+# `api_base` and `base_url`: nothing says which server answered. `ParallelLM` puts the
+# endpoint (never the key) in its kwargs as `metadata={ENDPOINT_KEY: ...}`, so an
+# emulator's answer is never replayed for the live API. `metadata` because DSPy hands it
+# to the engine as a request extension (it refuses unknown kwargs, and strips the
+# connection ones from the key) and the Parallel API ignores it: `chat_request` removes
+# the entry, and the core never sends `metadata`.
+METADATA = "metadata"
+ENDPOINT_KEY = "parallel_endpoint"
 
 # lm15's `Config` fields that carry no meaning for the Parallel Chat API; the core
 # drops or warns about them exactly as it does for OpenAI-style callers.
@@ -53,6 +67,31 @@ _FINISH_REASONS = {
 def wire_model(model: str) -> str:
     """`parallel/base` -> `base`: the prefix only keeps DSPy's cache entries apart."""
     return model[len(MODEL_PREFIX) :] if model.startswith(MODEL_PREFIX) else model
+
+
+def checked_model(model: object) -> str:
+    """The wire model name of a `ParallelLM` model; `InputError` for another provider's."""
+    if not isinstance(model, str) or not wire_model(model).strip():
+        raise InputError(f"model must be a non-empty string, got {model!r}")
+    name = wire_model(model)
+    if "/" in name:
+        # dspy.LM's "provider/model" form: ParallelLM("openai/gpt-4o") would otherwise
+        # become parallel/openai/gpt-4o and fail at the server with an unclear error.
+        raise InputError(
+            f"ParallelLM serves Parallel's models only (e.g. 'base' or 'parallel/base'); "
+            f"{model!r} names another provider's model: use dspy.LM({model!r}) for it"
+        )
+    return name
+
+
+def endpoint_of(base_url: str) -> str:
+    """The base URL without credentials, query or fragment: what DSPy's cache keys on."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), "", ""))
 
 
 def _text_of(parts: Any, where: str) -> str:
@@ -96,6 +135,10 @@ def chat_request(client: ParallelClient, request: Any, *, stream: bool) -> ChatR
         # re-wraps it into OpenAI's {"json_schema": {...}} wire form.
         params["response_format"] = dict(config.response_format)
     for name, value in (config.extensions or {}).items():
+        if name == METADATA and isinstance(value, dict) and ENDPOINT_KEY in value:
+            value = {k: v for k, v in value.items() if k != ENDPOINT_KEY}  # for the cache only
+            if not value:
+                continue
         # Unknown keys raise InputError in the core rather than vanish.
         params[name] = value
     return client.request(
@@ -173,3 +216,20 @@ def closing_events(completion: Completion) -> Iterator[Any]:
         usage=_usage(completion.usage),
         provider_data=research_to_dict(completion),
     )
+
+
+def uniform_outputs(outputs: Any) -> Any:
+    """`lm(...)`'s outputs, each as `{"text", "citations", ...}` (empty citations for none).
+
+    Anything else (an `lm15.Response` for an explicit `Request`) is returned unchanged.
+    """
+    if not isinstance(outputs, list):
+        return outputs
+    uniform: list[Any] = []
+    for output in outputs:
+        if isinstance(output, str):
+            output = {"text": output}
+        if isinstance(output, dict):
+            output = {**output, "citations": output.get("citations") or []}
+        uniform.append(output)
+    return uniform

@@ -82,8 +82,8 @@ class ParallelError(core.ParallelError, dspy.LMProviderError):  # type: ignore[m
     """`parallel_adapters.ParallelError` that is also `dspy.LMProviderError`."""
 
 
-class BadRequestError(core.APIStatusError, dspy.LMInvalidRequestError):  # type: ignore[misc]
-    """A 4xx the core has no class for (400, 409, ...): the request's fault."""
+class BadRequestError(core.BadRequestError, dspy.LMInvalidRequestError):  # type: ignore[misc]
+    """400, and any 4xx the core has no class for (409, ...): the request's fault."""
 
 
 class RequestTimeoutError(core.APIStatusError, dspy.LMTimeoutError):  # type: ignore[misc]
@@ -100,6 +100,7 @@ _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.RateLimitError: RateLimitError,
     core.NotFoundError: NotFoundError,
     core.UnprocessableRequestError: UnprocessableRequestError,
+    core.BadRequestError: BadRequestError,
     core.ServerError: ServerError,
     core.APITimeoutError: APITimeoutError,
     core.APIConnectionError: APIConnectionError,

@@ -8,7 +8,14 @@ import dspy  # type: ignore[import-untyped]
 
 from ..core import InputError, ParallelConfig
 from ._basis import record_history_entry
-from ._convert import MODEL_PREFIX, wire_model
+from ._convert import (
+    ENDPOINT_KEY,
+    METADATA,
+    MODEL_PREFIX,
+    checked_model,
+    endpoint_of,
+    uniform_outputs,
+)
 from ._engine import AsyncParallelEngine, ParallelEngine
 
 __all__ = ["ParallelLM"]
@@ -35,7 +42,9 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
     (`api_key`, `base_url`, `timeout`, `max_retries`, `requests_per_minute`, ...)
     plus `dspy.LM`'s own (`cache`, `callbacks`, `num_retries`, ...). The key defaults
     to `PARALLEL_API_KEY`. The DSPy model name is `parallel/<model>`, so DSPy's cache
-    never mixes these answers with another provider's.
+    never mixes these answers with another provider's, and the endpoint is in its cache
+    key, so never one server's answers with another's. `lm(...)` returns
+    `[{"text", "citations"}]` for every model.
 
     Retries: the core's retry layer is the only one. `num_retries=N` sets the core's
     `max_retries`; DSPy's own retry loop stays at 0.
@@ -50,15 +59,14 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         async_engine: AsyncParallelEngine | None = None,
         **options: Any,
     ) -> None:
-        if not isinstance(model, str) or not wire_model(model).strip():
-            raise InputError(f"model must be a non-empty string, got {model!r}")
+        name = checked_model(model)
         config_options, lm_options = _split_options(options)
         if num_retries is not None:
             if config_options.get("max_retries") is not None:
                 raise InputError("pass num_retries or max_retries, not both")
             config_options["max_retries"] = num_retries
         if engine is None:
-            engine = ParallelEngine(model=wire_model(model), **config_options)
+            engine = ParallelEngine(model=name, **config_options)
         elif config_options:
             # e.g. num_retries in a state saved by another version: it configures the engine.
             engine = ParallelEngine(engine.config.replace(**config_options))
@@ -68,12 +76,19 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         if lm_options.get("model_type", "chat") != "chat":
             raise InputError("the Parallel Chat API serves model_type='chat' only")
         super().__init__(
-            MODEL_PREFIX + wire_model(model),
+            MODEL_PREFIX + name,
             num_retries=0,
             engine=engine,
             async_engine=async_engine,
             **lm_options,
         )
+        self._key_cache_on_endpoint()
+
+    def _key_cache_on_endpoint(self) -> None:
+        # See _convert.ENDPOINT_KEY: the endpoint in DSPy's cache key, never on the wire.
+        metadata = self.kwargs.get(METADATA)
+        metadata = dict(metadata) if isinstance(metadata, dict) else {}
+        self.kwargs[METADATA] = {**metadata, ENDPOINT_KEY: endpoint_of(self.config.base_url)}
 
     # DSPy retries a retryable engine error `num_retries` times; the core already
     # retried it (honouring Retry-After and the rate limiter), so DSPy's loop stays off.
@@ -115,11 +130,33 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
             lm_options["engine"] = engine
             lm_options["async_engine"] = AsyncParallelEngine(engine)
         if "model" in lm_options:
-            lm_options["model"] = MODEL_PREFIX + wire_model(lm_options["model"])
+            lm_options["model"] = MODEL_PREFIX + checked_model(lm_options["model"])
         copied: ParallelLM = super().copy(**lm_options)
+        copied._key_cache_on_endpoint()
         return copied
 
+    # One output shape for every model: DSPy's engines give `[str]` when an answer has
+    # nothing but text (`speed`, or a research answer that cites nothing) and
+    # `[{"text", "citations"}]` otherwise. Callers would have to test which; both shapes
+    # are DSPy's contract, and only the dict keeps the citations, so it is always a dict.
+
+    def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        outputs = super().__call__(prompt, messages=messages, **self._call_kwargs(kwargs))
+        return uniform_outputs(outputs)
+
+    async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        outputs = await super().acall(prompt, messages=messages, **self._call_kwargs(kwargs))
+        return uniform_outputs(outputs)
+
+    def _call_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        metadata = kwargs.get(METADATA)
+        if isinstance(metadata, dict):
+            # A call's own metadata replaces the LM's: keep the endpoint in the cache key.
+            kwargs = {**kwargs, METADATA: {**metadata, **self.kwargs[METADATA]}}
+        return kwargs
+
     def update_history(self, entry: dict[str, Any]) -> None:
+        entry["outputs"] = uniform_outputs(entry.get("outputs"))
         super().update_history(entry)
         record_history_entry(entry)
 
@@ -128,4 +165,12 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         # The engine's state holds max_retries; the async engine is rebuilt from it.
         state.pop("num_retries", None)
         state.pop("async_engine", None)
+        # Rebuilt from the engine's base URL where the state is loaded.
+        metadata = state.get(METADATA)
+        if isinstance(metadata, dict):
+            metadata = {k: v for k, v in metadata.items() if k != ENDPOINT_KEY}
+            if metadata:
+                state[METADATA] = metadata
+            else:
+                del state[METADATA]
         return state

@@ -121,6 +121,8 @@ class WebSources(dspy.Type):  # type: ignore[misc]
     def from_citations(cls, citations: Any) -> WebSources:
         """Group DSPy's `{url, title, text}` citations (one per excerpt) by page."""
         by_page: dict[tuple[str | None, str | None], WebSource] = {}
+        # The excerpts already kept per page, as a set: linear however often a page recurs.
+        kept: dict[tuple[str | None, str | None], set[str]] = {}
         for item in citations or []:
             if not isinstance(item, dict):
                 continue
@@ -129,9 +131,11 @@ class WebSources(dspy.Type):  # type: ignore[misc]
             source = by_page.get(key)
             if source is None:
                 source = by_page[key] = WebSource(url=url, title=title)
+                kept[key] = set()
             if source.title is None and title:
                 source.title = title
-            if isinstance(text, str) and text and text not in source.excerpts:
+            if isinstance(text, str) and text and text not in kept[key]:
+                kept[key].add(text)
                 source.excerpts.append(text)
         return cls(sources=list(by_page.values()))
 

@@ -42,6 +42,7 @@ from llama_index.core.instrumentation.events.llm import (
 )
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
+from llama_index.core.llms.structured_llm import StructuredLLM
 from llama_index.core.program.utils import process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
@@ -49,6 +50,7 @@ from llama_index.core.types import Model, PydanticProgramMode
 from ..core import ChatRequest, InputError, OutputParseError, ParallelClient, ParallelConfig
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
+from ._structured import ParallelStructuredLLM
 
 __all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT", "ParallelLLM"]
 
@@ -100,6 +102,12 @@ def _config_field(name: str, **kwargs: Any) -> Any:
     )
 
 
+def _known_options(cls: type[CustomLLM]) -> set[str]:
+    names = set(cls.model_fields)
+    names.update(f.alias for f in cls.model_fields.values() if f.alias)
+    return names
+
+
 class ParallelLLM(CustomLLM):
     """The Parallel Chat API (web research with a basis of citations) as a LlamaIndex LLM.
 
@@ -127,6 +135,10 @@ class ParallelLLM(CustomLLM):
     retry_initial_delay: float = _config_field("retry_initial_delay")
     retry_max_delay: float = _config_field("retry_max_delay")
     max_retry_after: float = _config_field("max_retry_after")
+    max_response_bytes: int = _config_field("max_response_bytes")
+    max_line_bytes: int = _config_field("max_line_bytes")
+    retry_timeouts: bool = _config_field("retry_timeouts")
+    reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
 
@@ -139,6 +151,13 @@ class ParallelLLM(CustomLLM):
             raise InputError(
                 "ParallelLLM does not take rate_limiter=: requests are already limited by the "
                 "core; set requests_per_minute= (and rate_limit_window=) instead"
+            )
+        unknown = set(data) - _known_options(type(self))
+        if unknown:
+            # The core refuses unknown options; LlamaIndex's base model would drop them.
+            raise InputError(
+                f"unknown ParallelLLM option(s) {sorted(unknown)}; accepted: "
+                f"{sorted(_known_options(type(self)))}"
             )
         try:
             super().__init__(**data)
@@ -189,6 +208,10 @@ class ParallelLLM(CustomLLM):
             retry_initial_delay=self.retry_initial_delay,
             retry_max_delay=self.retry_max_delay,
             max_retry_after=self.max_retry_after,
+            max_response_bytes=self.max_response_bytes,
+            max_line_bytes=self.max_line_bytes,
+            retry_timeouts=self.retry_timeouts,
+            reasoning_effort=self.reasoning_effort,
         )
 
     @property
@@ -205,14 +228,16 @@ class ParallelLLM(CustomLLM):
         return client, client.request(to_wire_messages(messages), stream=stream, **params)
 
     # -- chat ------------------------------------------------------------------------------
+    # The public methods are the only ones decorated: each fires LlamaIndex's callback and
+    # instrumentation events once. `complete*` go through the undecorated `_chat*` methods,
+    # as OpenAI's integration does, so a callback handler (TokenCountingHandler) sees one
+    # LLM event per request, not a completion event wrapped around a chat event.
 
-    @llm_chat_callback()
-    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+    def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         client, request = self._request(messages, False, kwargs)
         return chat_response(client.send(request))
 
-    @llm_chat_callback()
-    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+    def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         client, request = self._request(messages, True, kwargs)
 
         def gen() -> ChatResponseGen:
@@ -229,13 +254,11 @@ class ParallelLLM(CustomLLM):
 
         return gen()
 
-    @llm_chat_callback()
-    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+    async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         client, request = self._request(messages, False, kwargs)
         return chat_response(await client.asend(request))
 
-    @llm_chat_callback()
-    async def astream_chat(
+    async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         # Returns the generator rather than being one: the callback decorator needs that.
@@ -254,29 +277,47 @@ class ParallelLLM(CustomLLM):
 
         return gen()
 
-    # -- completion: one user message through the chat methods -------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return self._chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        return self._stream_chat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return await self._achat(messages, **kwargs)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        return await self._astream_chat(messages, **kwargs)
+
+    # -- completion: one user message through the undecorated chat methods --------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return chat_to_completion_decorator(self.chat)(prompt, **kwargs)
+        return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        return stream_chat_to_completion_decorator(self.stream_chat)(prompt, **kwargs)
+        return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        return await achat_to_completion_decorator(self.achat)(prompt, **kwargs)
+        return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
-        return await astream_chat_to_completion_decorator(self.astream_chat)(prompt, **kwargs)
+        return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # -- structured output: the schema goes as response_format, not as prompt prose ----------
 
@@ -303,6 +344,62 @@ class ParallelLLM(CustomLLM):
         except ValidationError as exc:  # pragma: no cover - the core raises first
             raise OutputParseError(f"the answer is not a {output_cls.__name__}", text=text) from exc
 
+    def structured_response(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> tuple[Model, ChatResponse | None]:
+        """`structured_predict`, with the response the object was parsed from.
+
+        The response carries the basis; it is None with a `pydantic_program_mode` other
+        than DEFAULT, where LlamaIndex's own programs make the call.
+        """
+        if not self._native_structured():
+            fallback: Model = super().structured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return fallback, None
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = self.chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        result = self._parsed(output_cls, response)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result, response
+
+    async def astructured_response(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> tuple[Model, ChatResponse | None]:
+        """The async `structured_response`."""
+        if not self._native_structured():
+            afallback: Model = await super().astructured_predict(
+                output_cls, prompt, llm_kwargs, **prompt_args
+            )
+            return afallback, None
+        dispatcher.event(
+            LLMStructuredPredictStartEvent(
+                output_cls=output_cls, template=prompt, template_args=prompt_args
+            )
+        )
+        response = await self.achat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        result = self._parsed(output_cls, response)
+        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+        return result, response
+
     def structured_predict(
         self,
         output_cls: type[Model],
@@ -315,23 +412,7 @@ class ParallelLLM(CustomLLM):
         Raises the core's `OutputParseError` when the answer does not validate. With a
         `pydantic_program_mode` other than DEFAULT, LlamaIndex's own programs are used.
         """
-        if not self._native_structured():
-            fallback: Model = super().structured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-            return fallback
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        response = self.chat(
-            self._structured_messages(prompt, prompt_args),
-            **self._structured_kwargs(output_cls, llm_kwargs),
-        )
-        result = self._parsed(output_cls, response)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        return self.structured_response(output_cls, prompt, llm_kwargs, **prompt_args)[0]
 
     async def astructured_predict(
         self,
@@ -341,23 +422,52 @@ class ParallelLLM(CustomLLM):
         **prompt_args: Any,
     ) -> Model:
         """The async `structured_predict`."""
-        if not self._native_structured():
-            afallback: Model = await super().astructured_predict(
-                output_cls, prompt, llm_kwargs, **prompt_args
-            )
-            return afallback
-        dispatcher.event(
-            LLMStructuredPredictStartEvent(
-                output_cls=output_cls, template=prompt, template_args=prompt_args
-            )
-        )
-        response = await self.achat(
+        result = await self.astructured_response(output_cls, prompt, llm_kwargs, **prompt_args)
+        return result[0]
+
+    def as_structured_llm(self, output_cls: type[BaseModel], **kwargs: Any) -> StructuredLLM:
+        """LlamaIndex's `StructuredLLM`, whose responses also carry the basis."""
+        return ParallelStructuredLLM(llm=self, output_cls=output_cls, **kwargs)
+
+    def structured_stream(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[tuple[_PartialModel, ChatResponse], None, None]:
+        """(partial object, chunk) while the JSON streams in, then (object, closing chunk).
+
+        The closing chunk carries the basis; its object is the validated `output_cls` (or
+        the core raises `OutputParseError`). DEFAULT `pydantic_program_mode` only.
+        """
+        chunks = self.stream_chat(
             self._structured_messages(prompt, prompt_args),
             **self._structured_kwargs(output_cls, llm_kwargs),
         )
-        result = self._parsed(output_cls, response)
-        dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-        return result
+        current: list[Any] | None = None
+        for chunk in chunks:
+            partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            yield partial, chunk
+            current = [partial]
+
+    async def astructured_stream(
+        self,
+        output_cls: type[Model],
+        prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[tuple[_PartialModel, ChatResponse], None]:
+        """The async `structured_stream`."""
+        chunks = await self.astream_chat(
+            self._structured_messages(prompt, prompt_args),
+            **self._structured_kwargs(output_cls, llm_kwargs),
+        )
+        current: list[Any] | None = None
+        async for chunk in chunks:
+            partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            yield partial, chunk
+            current = [partial]
 
     def _structured_stream_call(
         self,
@@ -370,19 +480,15 @@ class ParallelLLM(CustomLLM):
         # last one is a validated `output_cls` (or the core raises OutputParseError).
         if not self._native_structured():
             return super()._structured_stream_call(output_cls, prompt, llm_kwargs, **prompt_args)
-        chunks = self.stream_chat(
-            self._structured_messages(prompt, prompt_args),
-            **self._structured_kwargs(output_cls, llm_kwargs),
-        )
+        pairs = self.structured_stream(output_cls, prompt, llm_kwargs, **prompt_args)
 
         def gen() -> Generator[_PartialModel, None, None]:
-            current: list[Any] | None = None
-            for chunk in chunks:
-                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            previous: Any = None
+            for partial, _ in pairs:
                 # The closing chunk repeats the whole text; yield it only if it adds anything.
-                if current is None or partial != current[0]:
+                if previous is None or partial != previous:
                     yield partial
-                current = [partial]
+                previous = partial
 
         return gen()
 
@@ -397,18 +503,14 @@ class ParallelLLM(CustomLLM):
             return await super()._structured_astream_call(
                 output_cls, prompt, llm_kwargs, **prompt_args
             )
-        chunks = await self.astream_chat(
-            self._structured_messages(prompt, prompt_args),
-            **self._structured_kwargs(output_cls, llm_kwargs),
-        )
+        pairs = self.astructured_stream(output_cls, prompt, llm_kwargs, **prompt_args)
 
         async def gen() -> AsyncGenerator[_PartialModel, None]:
-            current: list[Any] | None = None
-            async for chunk in chunks:
-                partial = process_streaming_objects(chunk, output_cls, cur_objects=current)
+            previous: Any = None
+            async for partial, _ in pairs:
                 # The closing chunk repeats the whole text; yield it only if it adds anything.
-                if current is None or partial != current[0]:
+                if previous is None or partial != previous:
                     yield partial
-                current = [partial]
+                previous = partial
 
         return gen()

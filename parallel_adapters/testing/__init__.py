@@ -1,4 +1,5 @@
-"""A local emulator of the Parallel Chat API, and helpers for recorded-cassette tests.
+"""A local emulator of the Parallel Chat and Responses APIs, and helpers for recorded-cassette
+tests.
 
 Needs the `emulator` extra: `pip install "parallel-adapters[emulator]"`.
 
@@ -19,22 +20,31 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
 - Endpoints: `POST /chat/completions` and `POST /v1beta/chat/completions`, with
   `Authorization: Bearer <key>` or `x-api-key: <key>`. Models speed, lite, base, core; a
   basis (citations with url/title/excerpts, reasoning, confidence) for lite/base/core.
-- Answers are extracted from a bundled offline corpus by BM25, deterministic per request;
-  `response_format` json_schema/json_object are honoured (one basis entry per field).
+- `POST /v1/responses` (model `parallel`, `reasoning.effort`): web_search_call items,
+  url_citation annotations with code-point offsets, the documented validation errors,
+  `previous_response_id`, the documented stream events and `failed` status; OpenAI's
+  error envelope.
+- One answer, two wires: each request becomes an `EmulatorRequest`, the responder returns an
+  `EmulatorAnswer` (text; citations, a per-field basis or exact spans), and the API's wire
+  layer renders it. `ParallelEmulator(responder=...)` scripts exact answers in tests.
+- The default responder, `ResearchResponder`, extracts answers from a bundled offline
+  corpus by BM25, deterministic per request; `response_format` json_schema/json_object
+  are honoured (one basis entry per field).
 - Framework prompts are followed like a research model follows them: DSPy's ChatAdapter
   gets its `[[ ## field ## ]]` sections back (typed fields typed, one basis entry per
   field) and retrieval uses the input fields' values; LlamaIndex's QA/refine/context
   templates are answered from their `Query:` and the supplied context, whose passages are
   not cited (no web address; the basis reasoning says the answer came from the context).
 - `profile="documented"` (blank id/object/model, null finish_reason, no usage: what the
-  compatibility table promises) or `"openai"` (every standard field filled).
-- `latency="fast"` (no waiting), `"realistic"` (documented times to first token) or a
-  `LatencyModel`, e.g. `LatencyModel.fixed(ttft=0.1, chunk_interval=0.005)`.
+  compatibility table promises) or `"openai"` (every standard field filled); Chat only.
+- `latency="fast"` (no waiting), `"realistic"` (documented times to first token, and per
+  effort on the Responses API) or a `LatencyModel`, e.g.
+  `LatencyModel.fixed(ttft=0.1, chunk_interval=0.005)`.
 - `rate_limit=(n, window_seconds)` per key: 429 with Retry-After and retry-after-ms.
 - Faults: `emu.inject(name_or_Fault, times=1)` or the `x-emulator-fault` request header;
-  the names are in `FAULTS`.
-- Errors: 401 and 429 in Parallel's `{"type": "error", "error": {...}}` envelope, 422 in
-  FastAPI's `{"detail": [...]}`, an unknown model 403 in Parallel's envelope.
+  the names are in `FAULTS`; they apply to both APIs.
+- Errors (Chat): 401 and 429 in Parallel's `{"type": "error", "error": {...}}` envelope,
+  422 in FastAPI's `{"detail": [...]}`, an unknown model 403 in Parallel's envelope.
 - Foreground: `serve(host, port, ...)`, `python -m parallel_adapters.testing --port 8787`
   or `parallel-adapters emulator --port 8787`.
 - Cassettes: `vcr_config()`, `register_matchers()`, `recording_backend()`,
@@ -62,12 +72,25 @@ from ._cassettes import (
     register_matchers,
     vcr_config,
 )
-from ._corpus import CorpusPage, load_default_corpus
 from ._emulator import DEFAULT_API_KEY, DEFAULT_STALL_SECONDS, ParallelEmulator, build_app, serve
 from ._faults import FAULT_HEADER, FAULTS, Fault, FaultQueue
 from ._latency import LatencyModel
 from ._log import RequestLogEntry
 from ._ratelimit import RateLimit
+from ._research import CorpusPage, ResearchResponder, load_default_corpus
+from ._responder import (
+    Citation,
+    CitedSpan,
+    EmulatorAnswer,
+    EmulatorRequest,
+    FieldBasis,
+    Message,
+    Responder,
+    ResponseFormat,
+    SchemaError,
+    Turn,
+    WebAction,
+)
 from ._wire import PROFILES, Profile
 
 __all__ = [
@@ -77,15 +100,27 @@ __all__ = [
     "FAULT_HEADER",
     "PROFILES",
     "PROVENANCE_HEADER",
+    "Citation",
+    "CitedSpan",
     "CorpusPage",
+    "EmulatorAnswer",
+    "EmulatorRequest",
     "Fault",
     "FaultQueue",
+    "FieldBasis",
     "LatencyModel",
+    "Message",
     "ParallelEmulator",
     "Profile",
     "RateLimit",
     "RecordingBackend",
     "RequestLogEntry",
+    "ResearchResponder",
+    "Responder",
+    "ResponseFormat",
+    "SchemaError",
+    "Turn",
+    "WebAction",
     "backend_kind",
     "build_app",
     "emulator_provenance",

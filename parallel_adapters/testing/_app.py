@@ -1,21 +1,29 @@
 """The emulator as an ASGI application (uvicorn serves it; `_server` starts uvicorn).
 
-A request to `POST /chat/completions` or `POST /v1beta/chat/completions` goes through:
+A request to `POST /chat/completions`, `POST /v1beta/chat/completions` (the Chat API) or
+`POST /v1/responses` (the Responses API) goes through:
 
 1. the fault, if one applies: status faults (429, 5xx, envelopes), `stall` and
    `disconnect-before-first-byte` act here, before authentication, the way a failure in
    front of the service would;
 2. authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`; otherwise 401;
-3. the per-key rate limit: 429 with Retry-After and retry-after-ms;
-4. validation: 422 with FastAPI's `{"detail": [...]}`;
+3. the per-key rate limit: 429 with Retry-After and retry-after-ms (one window for both
+   APIs: Parallel documents no separate limit for the Responses API);
+4. validation: 422 with FastAPI's `{"detail": [...]}`; on the Responses API also the
+   documented rules, 400 with their exact messages (`_responses_request`);
 5. the model: one of speed, lite, base, core. An unknown model gets **403** in Parallel's
    envelope, `{"type": "error", "error": {"ref_id", "message": "Forbidden: invalid model in
    request", "detail": {...}}}`. Why: the request schema types `model` as a free string, so
    FastAPI cannot reject it with a 422; the research models are Task API processors, and the
    Task API answers an invalid processor with 403 "Forbidden: invalid processor in request"
    in this envelope. The real Chat API's answer is undocumented; this is the likeliest one.
-6. the answer, after the latency model's wait, as JSON or as SSE, shaped by any remaining
-   fault (mid-stream disconnect, malformed JSON, keep-alive comments, ...).
+6. the answer: the responder (`EmulatorRequest` -> `EmulatorAnswer`, by default the
+   research simulator) answers, the API's wire layer (`_wire` or `_responses_wire`)
+   renders, and it goes out after the latency model's wait, as JSON or as SSE, shaped by
+   any remaining fault (mid-stream disconnect, malformed JSON, keep-alive comments, ...).
+
+Errors of the Chat API use Parallel's envelope, those of the Responses API OpenAI's
+(`{"error": {message, type, param, code}}`), as each API documents.
 
 Other paths get FastAPI's `{"detail": "Not Found"}` (404) and other methods 405.
 """
@@ -23,33 +31,54 @@ Other paths get FastAPI's `{"detail": "Not Found"}` (404) and other methods 405.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
+import inspect
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 
+from . import _responses_request as _rr
+from . import _responses_wire as _rw
 from . import _wire
-from ._answers import MODELS, AnswerEngine
-from ._corpus import CorpusPage
 from ._faults import FAULT_HEADER, STREAM_ONLY, Fault, FaultQueue
-from ._interactions import Interactions, interaction_id_for, request_digest
+from ._interactions import (
+    Interactions,
+    interaction_id_for,
+    request_digest,
+    response_id_for,
+)
 from ._latency import LatencyModel, LatencyPreset
 from ._log import RequestLog, RequestLogEntry
-from ._prompts import parse_prompt
 from ._ratelimit import (
     RATE_LIMIT_MESSAGE,
     RateLimit,
     SlidingWindowLimiter,
     retry_after_headers,
 )
-from ._schema import SchemaError
-from ._validation import ChatRequest, parse_chat_request
+from ._responder import (
+    EmulatorAnswer,
+    EmulatorRequest,
+    FieldBasis,
+    Responder,
+    SchemaError,
+    Turn,
+    as_answer,
+    basis_for,
+    default_web_actions,
+    spans_for,
+)
+from ._validation import MODELS, ChatRequest, parse_chat_request
 
 CHAT_PATHS = frozenset({"/chat/completions", "/v1beta/chat/completions"})
+# A request body past this gets 413 unread; the suites send 10 MB prompts.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# Headers and body must arrive within this (seconds), or the connection is closed (408).
+READ_TIMEOUT = 30.0
+RESPONSES_PATH = "/v1/responses"
 _JSON = "application/json"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -206,7 +235,7 @@ class EmulatorApp:
         profile: _wire.Profile,
         latency: LatencyModel | LatencyPreset,
         rate_limit: RateLimit | tuple[int, float] | None,
-        corpus: Sequence[CorpusPage],
+        responder: Responder,
         stall_seconds: float,
     ) -> None:
         self.api_key = api_key
@@ -217,11 +246,13 @@ class EmulatorApp:
         self.log = RequestLog()
         self.connections = ConnectionRegistry()
         self.interactions = Interactions()
-        self._engine = AnswerEngine(corpus)
+        self.responder = responder
         self._limiter: SlidingWindowLimiter | None = None
         self.rate_limit = RateLimit.of(rate_limit)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self.max_body_bytes = MAX_BODY_BYTES
+        self.read_timeout = READ_TIMEOUT
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -271,21 +302,58 @@ class EmulatorApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        headers = [(k, v) for k, v in request.headers.items()]
+        refusal = self._refuse_unread(scope, request)
+        if refusal is not None:
+            # Nothing unauthenticated or oversized is read, let alone kept in the log.
+            status, body = refusal
+            entry = self.log.record(request.method, scope["path"], headers, b"")
+            exchange = _Exchange(self, scope, receive, send, entry)
+            await exchange.respond(status, body, headers={"connection": "close"})
+            return
         try:
-            raw = await request.body()
+            raw = await asyncio.wait_for(self._read_body(request), self.read_timeout)
         except ClientDisconnect:
             return
-        entry = self.log.record(
-            request.method, scope["path"], [(k, v) for k, v in request.headers.items()], raw
-        )
+        except (asyncio.TimeoutError, _BodyTooLarge) as error:
+            status = 413 if isinstance(error, _BodyTooLarge) else 408
+            entry = self.log.record(request.method, scope["path"], headers, b"")
+            exchange = _Exchange(self, scope, receive, send, entry)
+            body = _error_body(
+                scope["path"] == RESPONSES_PATH, status, "ref_unread", _UNREAD[status]
+            )
+            await exchange.respond(status, body, headers={"connection": "close"})
+            return
+        entry = self.log.record(request.method, scope["path"], headers, raw)
         exchange = _Exchange(self, scope, receive, send, entry)
         try:
             await self._route(exchange, request, raw)
         finally:
             exchange.watch.close()
 
+    def _refuse_unread(self, scope: Scope, request: Request) -> tuple[int, bytes] | None:
+        """401 or 413 decided from the headers alone, for a POST to an API path."""
+        responses = scope["path"] == RESPONSES_PATH
+        if (scope["path"] not in CHAT_PATHS and not responses) or request.method != "POST":
+            return None
+        if self._authenticate(request) is None:
+            return 401, _error_body(responses, 401, "ref_unauthenticated")
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body_bytes:
+            return 413, _error_body(responses, 413, "ref_too_large", _UNREAD[413])
+        return None
+
+    async def _read_body(self, request: Request) -> bytes:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise _BodyTooLarge
+        return bytes(body)
+
     async def _route(self, exchange: _Exchange, request: Request, raw: bytes) -> None:
-        if exchange.scope["path"] not in CHAT_PATHS:
+        responses = exchange.scope["path"] == RESPONSES_PATH
+        if exchange.scope["path"] not in CHAT_PATHS and not responses:
             await exchange.respond(404, _wire.fastapi_error("Not Found"))
             return
         if request.method != "POST":
@@ -302,21 +370,24 @@ class EmulatorApp:
             return
         if fault is not None:
             exchange.entry.fault = fault.spec()
-            if not await self._early_fault(exchange, fault, ref_id):
+            if not await self._early_fault(exchange, fault, ref_id, responses):
                 return
-            if fault.name not in STREAM_ONLY | _SHAPING:
+            if fault.name not in STREAM_ONLY | _SHAPING | {"failed"}:
                 fault = None
 
         key = self._authenticate(request)
         if key is None:
-            await exchange.respond(401, _wire.parallel_error(401, ref_id))
+            await exchange.respond(401, _error_body(responses, 401, ref_id))
             return
         if self._limiter is not None:
             wait = self._limiter.acquire(key)
             if wait is not None:
-                body = _wire.parallel_error(429, ref_id, RATE_LIMIT_MESSAGE)
+                body = _error_body(responses, 429, ref_id, RATE_LIMIT_MESSAGE)
                 await exchange.respond(429, body, headers=retry_after_headers(wait))
                 return
+        if responses:
+            await self._responses(exchange, raw, fault)
+            return
         parsed = parse_chat_request(raw)
         if isinstance(parsed, list):
             await exchange.respond(422, _wire.fastapi_error(parsed))
@@ -328,7 +399,9 @@ class EmulatorApp:
             return
         await self._answer(exchange, parsed, fault)
 
-    async def _early_fault(self, exchange: _Exchange, fault: Fault, ref_id: str) -> bool:
+    async def _early_fault(
+        self, exchange: _Exchange, fault: Fault, ref_id: str, responses: bool
+    ) -> bool:
         """Apply a fault that acts before authentication; False if the request is done."""
         if fault.name == "disconnect-before-first-byte":
             await exchange.abort()
@@ -339,6 +412,8 @@ class EmulatorApp:
                 return False
             return True
         status = fault.error_status
+        if fault.name == "failed" and not responses:
+            status = 500  # the Chat API has no failed status: its failures are 5xx
         if status is None:
             return True
         headers: dict[str, str] = {}
@@ -358,8 +433,10 @@ class EmulatorApp:
             body, kind = _wire.fastapi_error(detail), _JSON
         elif status in (502, 504):
             body, kind = _wire.gateway_html(status), "text/html; charset=utf-8"
-        else:
+        elif fault.name == "envelope-parallel":
             body, kind = _wire.parallel_error(status, ref_id), _JSON
+        else:
+            body, kind = _error_body(responses, status, ref_id), _JSON
         await exchange.respond(status, body, kind, headers)
         return False
 
@@ -381,56 +458,144 @@ class EmulatorApp:
 
     # -- success ------------------------------------------------------------------------
 
-    async def _answer(self, exchange: _Exchange, request: ChatRequest, fault: Fault | None) -> None:
-        digest = request_digest(request.canonical())
-        interaction_id = interaction_id_for(digest)
-        prompt = parse_prompt(request.messages)
-        questions = (
-            *self.interactions.context(request.previous_interaction_id),
-            prompt.query,
-        )
-        self.interactions.remember(interaction_id, questions)
+    async def _respond(
+        self, exchange: _Exchange, request: EmulatorRequest, responses: bool
+    ) -> EmulatorAnswer | None:
+        """The responder's answer, or None once an error was sent for it."""
         try:
-            answer = self._engine.answer(
-                request.model,
-                dataclasses.replace(prompt, query=" ".join(questions)),
-                request.response_format,
-            )
-        except SchemaError as error:
-            # The request model accepts any object as a schema; one that no value can
+            result = self.responder(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return as_answer(result)
+        except (SchemaError, RecursionError) as error:
+            # The request models accept any object as a schema; one that no value can
             # satisfy is reported like the other validation errors.
-            fmt = request.response_format
+            schema = request.schema
+            if responses:
+                message = f"Request validation error. text.format.schema: {error}"
+                await exchange.respond(400, _wire.openai_error(400, message))
+                return None
             item = {
                 "type": "value_error",
                 "loc": ["body", "response_format", "json_schema", "schema"],
                 "msg": f"Value error, {error}",
-                "input": dict(fmt.schema) if fmt and fmt.schema else None,
+                "input": dict(schema) if schema else None,
             }
             await exchange.respond(422, _wire.fastapi_error([item]))
+            return None
+        except Exception as error:  # a scripted responder's bug: say so, in the API's shape
+            message = f"Internal server error: the emulator's responder raised {error!r}"
+            ref_id = "ref_" + hashlib.sha256(exchange.entry.body).hexdigest()[:24]
+            await exchange.respond(500, _error_body(responses, 500, ref_id, message))
+            return None
+
+    async def _answer(self, exchange: _Exchange, request: ChatRequest, fault: Fault | None) -> None:
+        digest = request_digest(request.canonical())
+        interaction_id = interaction_id_for(digest)
+        history = self.interactions.context(request.previous_interaction_id)
+        neutral = EmulatorRequest(
+            api="chat",
+            model=request.model,
+            messages=request.messages,
+            response_format=request.response_format,
+            history=history,
+            body=exchange.entry.json or {},
+        )
+        answer = await self._respond(exchange, neutral, False)
+        if answer is None:
             return
+        self.interactions.remember(interaction_id, (*history, Turn(request.messages, answer.text)))
         reply = _wire.Reply(
             model=request.model,
-            content=answer.content,
-            basis=answer.basis,
+            content=answer.text,
+            # The speed model has no basis, whatever a responder says.
+            basis=[] if request.model == "speed" else _basis_json(basis_for(answer)),
             interaction_id=interaction_id,
             completion_id=f"chatcmpl-{digest[:29]}",
             created=int(time.time()),
             prompt_tokens=_wire.count_prompt_tokens([m.content for m in request.messages]),
         )
-        seed = int(digest[:8], 16)
         if request.stream:
-            await self._stream(exchange, reply, seed, fault)
+            chunks = _wire.stream_chunks(self.profile, reply)
+            error = {"message": "Internal server error: the stream was interrupted"}
+            error |= {"type": "server_error", "interaction_id": reply.interaction_id}
+            rendered = _Rendered(
+                latency_key=reply.model,
+                seed=int(digest[:8], 16),
+                events=[(b"", _wire.dumps(chunk)) for chunk in chunks],
+                trailer=_wire.DONE,
+                error_event=lambda _: (b"", _wire.dumps({"error": error})),
+            )
+            await self._stream(exchange, rendered, fault)
         else:
-            await self._complete(exchange, reply, seed, fault)
+            pieces = len(_wire.pieces(reply.content))
+            rendered = _Rendered(reply.model, int(digest[:8], 16), pieces=pieces)
+            await self._complete(
+                exchange, _wire.completion_body(self.profile, reply), rendered, fault
+            )
+
+    async def _responses(self, exchange: _Exchange, raw: bytes, fault: Fault | None) -> None:
+        parsed = _rr.parse_responses_body(raw)
+        if isinstance(parsed, list):
+            await exchange.respond(422, _wire.fastapi_error(parsed))
+            return
+        previous = parsed.previous_response_id
+        try:
+            _rr.check_rules(parsed)
+            if previous is not None and not self.interactions.known(previous):
+                raise _rr.RequestRejected(f"Interaction context not found: {previous}", 404)
+        except _rr.RequestRejected as rejected:
+            body = _wire.openai_error(rejected.status, rejected.message)
+            await exchange.respond(rejected.status, body)
+            return
+        digest = request_digest(_rr.canonical(parsed))
+        response_id = response_id_for(digest)
+        history = self.interactions.context(previous)
+        request = _rr.emulator_request(parsed, history, exchange.entry.json or {})
+        answer = await self._respond(exchange, request, True)
+        if answer is None:
+            return
+        self.interactions.remember(response_id, (*history, Turn(request.messages, answer.text)))
+        reply = _rw.ResponsesReply(
+            response_id=response_id,
+            created=int(time.time()),
+            text=answer.text,
+            spans=spans_for(answer),
+            actions=default_web_actions(answer, request.question),
+            input_tokens=_wire.count_prompt_tokens([m.content for m in request.messages]),
+            instructions=parsed.instructions,
+            metadata=parsed.metadata,
+            previous_response_id=previous,
+            tools=parsed.tools or [],
+        )
+        key = f"parallel-{request.effort or 'medium'}"
+        seed = int(digest[:8], 16)
+        if parsed.stream:
+            events, research = _rw.stream_events(reply)
+
+            def failed(position: int) -> tuple[bytes, bytes]:
+                return _rw.frame(_rw.failed_event(reply), position)
+
+            rendered = _Rendered(
+                latency_key=key,
+                seed=seed,
+                events=[_rw.frame(event, n) for n, event in enumerate(events)],
+                research_at=research,
+                error_event=failed,
+            )
+            await self._stream(exchange, rendered, fault)
+        elif fault is not None and fault.name == "failed":
+            await self._complete(exchange, _rw.failed_body(reply), _Rendered(key, seed), None)
+        else:
+            await self._complete(exchange, _rw.response_body(reply), _Rendered(key, seed), fault)
 
     async def _complete(
-        self, exchange: _Exchange, reply: _wire.Reply, seed: int, fault: Fault | None
+        self, exchange: _Exchange, body: bytes, rendered: _Rendered, fault: Fault | None
     ) -> None:
-        delay = self.latency.whole_answer(reply.model, seed, len(_wire.pieces(reply.content)))
+        delay = self.latency.whole_answer(rendered.latency_key, rendered.seed, rendered.pieces)
         if not await exchange.watch.sleep(delay):
             await exchange.abort()
             return
-        body = _wire.completion_body(self.profile, reply)
         name = fault.name if fault else None
         if name == "malformed-json":
             await exchange.respond(200, body[: len(body) // 2])
@@ -447,22 +612,18 @@ class EmulatorApp:
         else:
             await exchange.respond(200, body)
 
-    async def _stream(
-        self, exchange: _Exchange, reply: _wire.Reply, seed: int, fault: Fault | None
-    ) -> None:
-        chunks = _wire.stream_chunks(self.profile, reply)
+    async def _stream(self, exchange: _Exchange, rendered: _Rendered, fault: Fault | None) -> None:
         name = fault.name if fault else None
-        strike = _strike_position(fault)
+        strike = _strike_position(fault, rendered.research_at)
         keepalive = _wire.KEEPALIVE if name == "keepalive-comments" else b""
         # Headers go out at once, as a streaming server sends them; the wait comes after.
         await exchange.start(200, "text/event-stream; charset=utf-8", _SSE_HEADERS)
         pending = bytearray(keepalive)
-        for position, chunk in enumerate(chunks):
-            delay = (
-                self.latency.first_token(reply.model, seed)
-                if position == 0
-                else self.latency.chunk_interval
-            )
+        for position, event in enumerate(rendered.events):
+            if position == rendered.research_at:
+                delay = self.latency.first_token(rendered.latency_key, rendered.seed)
+            else:
+                delay = self.latency.chunk_interval if position > rendered.research_at else 0.0
             if delay > 0:
                 # Flush before waiting, so the client sees every chunk at its own time.
                 await _flush(exchange, pending)
@@ -470,16 +631,16 @@ class EmulatorApp:
                     await exchange.abort()
                     return
             if position == strike and fault is not None:
-                outcome = await self._strike(exchange, fault, pending, chunk, reply)
+                outcome = await self._strike(exchange, fault, pending, event, rendered, position)
                 if outcome == "stop":
                     return
                 if outcome == "skip":
                     continue
             if position > 0:
                 pending += keepalive
-            pending += _wire.sse_event(chunk)
+            pending += _sse(event)
         if name != "no-done":
-            pending += _wire.DONE
+            pending += rendered.trailer
         await exchange.body(bytes(pending), more=False)
 
     async def _strike(
@@ -487,10 +648,11 @@ class EmulatorApp:
         exchange: _Exchange,
         fault: Fault,
         pending: bytearray,
-        chunk: dict[str, Any],
-        reply: _wire.Reply,
+        event: tuple[bytes, bytes],
+        rendered: _Rendered,
+        position: int,
     ) -> str:
-        """Apply a mid-stream fault at its chunk: "stop", "skip" this chunk, or "go" on."""
+        """Apply a mid-stream fault at its event: "stop", "skip" this event, or "go" on."""
         if fault.name == "disconnect-mid-stream":
             await _flush(exchange, pending)
             await exchange.abort()
@@ -502,26 +664,80 @@ class EmulatorApp:
                 return "stop"
             return "go"
         if fault.name == "malformed-json":
-            event = _wire.sse_event(chunk)
-            pending += event[: len(event) // 2].rstrip(b"\n") + b"\n\n"
+            # Cut inside the data line (an `event:` line alone would just be ignored).
+            whole, prefix = _sse(event), len(event[0])
+            pending += whole[: prefix + (len(whole) - prefix) // 2].rstrip(b"\n") + b"\n\n"
             return "skip"
-        if fault.name == "error-mid-stream":
-            error = {"message": "Internal server error: the stream was interrupted"}
-            error |= {"type": "server_error", "interaction_id": reply.interaction_id}
-            pending += b"data: " + _wire.dumps({"error": error}) + b"\n\n"
+        if fault.name in ("error-mid-stream", "failed"):
+            pending += _sse(rendered.error_event(position))
             await exchange.body(bytes(pending), more=False)
             return "stop"
         return "go"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+_UNREAD = {
+    408: "Request timeout: the request was not received in time",
+    413: "Payload too large: the request body exceeds the limit",
+}
+
+
+@dataclass
+class _Rendered:
+    """An answer in one API's wire shape, with what its timing and faults need."""
+
+    latency_key: str
+    """The `LatencyModel` key: the Chat model, or `parallel-<effort>`."""
+    seed: int
+    pieces: int = 1
+    """Stream pieces a non-streaming answer is timed as."""
+    events: list[tuple[bytes, bytes]] = field(default_factory=list)
+    research_at: int = 0
+    """The first event that waits for the research (time to first token)."""
+    trailer: bytes = b""
+    error_event: Callable[[int], tuple[bytes, bytes]] = lambda _: (b"", b"{}")
+
+
+def _sse(event: tuple[bytes, bytes]) -> bytes:
+    prefix, data = event
+    return prefix + b"data: " + data + b"\n\n"
+
+
+def _basis_json(basis: tuple[FieldBasis, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": entry.field,
+            "citations": [
+                {"url": c.url, "title": c.title, "excerpts": list(c.excerpts)}
+                for c in entry.citations
+            ],
+            "reasoning": entry.reasoning if entry.reasoning is not None else "",
+            "confidence": entry.confidence,
+        }
+        for entry in basis
+    ]
+
+
+def _error_body(responses: bool, status: int, ref_id: str, message: str | None = None) -> bytes:
+    """The API's own error envelope: OpenAI's for Responses, Parallel's for Chat."""
+    if responses:
+        return _wire.openai_error(status, message or _wire.PARALLEL_MESSAGES.get(status))
+    return _wire.parallel_error(status, ref_id, message)
 
 
 # Faults that change a successful answer rather than replace it.
 _SHAPING = frozenset({"disconnect-mid-stream", "stall-mid-stream", "malformed-json"})
 
 
-def _strike_position(fault: Fault | None) -> int:
-    """The chunk before which a mid-stream fault acts (that many chunks went out)."""
-    if fault is None or fault.name not in _SHAPING | {"error-mid-stream"}:
+def _strike_position(fault: Fault | None, research_at: int) -> int:
+    """The event before which a mid-stream fault acts (that many events went out)."""
+    if fault is None or fault.name not in _SHAPING | {"error-mid-stream", "failed"}:
         return -1
+    if fault.name == "failed":
+        return research_at  # the research failed: no text, a terminal response.failed
     default = 2 if fault.name == "disconnect-mid-stream" else 1
     return default if fault.after_chunks is None else fault.after_chunks
 

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None, prog: str = "parallel-adapters emulator"
     api_key = None if args.any_key else args.api_key
     shown = "any non-empty key" if api_key is None else f"key {api_key!r}"
     print(
-        f"Starting the Parallel Chat API emulator on http://{args.host}:{args.port} "
+        f"Starting the Parallel API emulator on http://{args.host}:{args.port} "
         f"(accepts {shown}; profile {args.profile}; Ctrl-C stops it)",
         file=sys.stderr,
     )
@@ -45,7 +45,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Serve a local emulator of the Parallel Chat API "
-        "(POST /chat/completions and /v1beta/chat/completions).",
+        "(POST /chat/completions and /v1beta/chat/completions) and Responses API "
+        "(POST /v1/responses).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     parser.add_argument("--port", type=int, default=8787, help="default: %(default)s")

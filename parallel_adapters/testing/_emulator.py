@@ -7,11 +7,12 @@ from types import TracebackType
 from typing import Any
 
 from ._app import EmulatorApp
-from ._corpus import CorpusPage, coerce_pages, load_default_corpus
 from ._faults import Fault, FaultQueue
 from ._latency import LatencyModel, LatencyPreset
 from ._log import RequestLogEntry
 from ._ratelimit import RateLimit
+from ._research import CorpusPage, ResearchResponder
+from ._responder import Responder
 from ._server import ServerThread, run_foreground
 from ._wire import PROFILES, Profile
 
@@ -20,7 +21,7 @@ DEFAULT_STALL_SECONDS = 30.0
 
 
 class ParallelEmulator:
-    """A local, faithful Parallel Chat API on a loopback port.
+    """A local, faithful Parallel Chat API and Responses API on a loopback port.
 
     ```python
     with ParallelEmulator() as emu:
@@ -30,8 +31,10 @@ class ParallelEmulator:
     ```
 
     `api_key=None` accepts any non-empty key (handy for demos); otherwise only `api_key`
-    is accepted. `port=0` picks a free port. `profile`, `latency`, `rate_limit` and
-    `stall_seconds` can also be changed while it runs (they apply to the next requests).
+    is accepted. `port=0` picks a free port. `responder` answers every request (an
+    `EmulatorRequest` in, an `EmulatorAnswer` or a str out); the default is the research
+    simulator over `corpus`. `profile`, `latency`, `rate_limit`, `stall_seconds` and
+    `responder` can also be changed while it runs (they apply to the next requests).
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class ParallelEmulator:
         port: int = 0,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
+        responder: Responder | None = None,
     ) -> None:
         self.app = build_app(
             api_key=api_key,
@@ -53,6 +57,7 @@ class ParallelEmulator:
             rate_limit=rate_limit,
             stall_seconds=stall_seconds,
             corpus=corpus,
+            responder=responder,
         )
         self._host = host
         self._port = port
@@ -141,6 +146,15 @@ class ParallelEmulator:
         self.app.stall_seconds = value
 
     @property
+    def responder(self) -> Responder:
+        return self.app.responder
+
+    @responder.setter
+    def responder(self, value: Responder | None) -> None:
+        """None restores the research simulator over the bundled corpus."""
+        self.app.responder = _check_responder(value) if value is not None else ResearchResponder()
+
+    @property
     def faults(self) -> FaultQueue:
         """Faults for the next requests, one each, in order."""
         return self.app.faults
@@ -167,17 +181,20 @@ def build_app(
     rate_limit: RateLimit | tuple[int, float] | None = None,
     stall_seconds: float = DEFAULT_STALL_SECONDS,
     corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
+    responder: Responder | None = None,
 ) -> EmulatorApp:
     """The emulator's ASGI app alone, to mount elsewhere or to call in-process
     (`httpx.ASGITransport(app=build_app())`); the disconnect faults then raise instead."""
     if api_key is not None and not api_key.strip():
         raise ValueError("api_key must be a non-empty string, or None to accept any key")
+    if responder is not None and corpus is not None:
+        raise ValueError("pass corpus (for the research simulator) or responder, not both")
     return EmulatorApp(
         api_key=api_key,
         profile=_check_profile(profile),
         latency=latency,
         rate_limit=rate_limit,
-        corpus=coerce_pages(corpus) if corpus is not None else load_default_corpus(),
+        responder=_check_responder(responder) if responder else ResearchResponder(corpus),
         stall_seconds=stall_seconds,
     )
 
@@ -185,6 +202,12 @@ def build_app(
 def serve(host: str = "127.0.0.1", port: int = 8787, **options: Any) -> None:
     """Run the emulator in the foreground until Ctrl-C; `options` as for `ParallelEmulator`."""
     run_foreground(build_app(**options), host, port)
+
+
+def _check_responder(value: Responder) -> Responder:
+    if not callable(value):
+        raise TypeError(f"responder must be a callable, not {type(value).__name__}")
+    return value
 
 
 def _check_profile(value: str) -> Profile:

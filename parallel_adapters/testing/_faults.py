@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 FAULT_HEADER = "x-emulator-fault"
+_MAX_SECONDS = 86400.0
 
 FAULTS: dict[str, str] = {
     "429": "429 in Parallel's envelope, without Retry-After",
@@ -39,9 +40,12 @@ FAULTS: dict[str, str] = {
     "then answer normally",
     "stall-mid-stream": "stall after after_chunks events (default 1), or halfway through a body",
     "keepalive-comments": "SSE comment lines (': keep-alive') before and between events",
-    "no-done": "end the SSE stream without the final data: [DONE]",
-    "error-mid-stream": 'an SSE event {"error": {...}} after after_chunks events (default 1), '
-    "then the stream ends",
+    "no-done": "end the SSE stream without the final data: [DONE] (Chat API; a Responses "
+    "stream has none anyway)",
+    "error-mid-stream": 'an SSE event {"error": {...}} (Responses API: response.failed) after '
+    "after_chunks events (default 1), then the stream ends",
+    "failed": 'Responses API: a 200 with status "failed", or a terminal response.failed '
+    "event instead of the text when streaming; Chat API: a 500",
 }
 # Faults that shape a successful response; they have no effect if the request fails anyway,
 # and the stream-only ones have none on a non-streaming request.
@@ -67,8 +71,9 @@ class Fault:
             known = ", ".join(FAULTS)
             raise ValueError(f"unknown fault {self.name!r}; use a status code 400-599 or {known}")
         for name, value in (("retry_after", self.retry_after), ("duration", self.duration)):
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must not be negative")
+            if value is not None and not 0 <= value < _MAX_SECONDS:
+                # NaN and infinity included: a wait of either broke the server (500).
+                raise ValueError(f"{name} must be a number of seconds from 0 to {_MAX_SECONDS:g}")
         if self.after_chunks is not None and self.after_chunks < 0:
             raise ValueError("after_chunks must not be negative")
         if self.status is not None and not 400 <= self.status <= 599:

@@ -12,13 +12,18 @@ from typing import Literal
 
 LatencyPreset = Literal["fast", "realistic"]
 
-# The quickstart's documented times to first token. The emulator picks a value inside each
-# range from the request's hash, so one request always waits the same time.
+# The quickstarts' documented times to first token (Responses: to the whole answer). The
+# emulator picks a value inside each range from the request's hash, so one request always
+# waits the same time.
 _DOCUMENTED_TTFT: dict[str, tuple[float, float]] = {
     "speed": (2.5, 3.5),
     "lite": (10.0, 60.0),
     "base": (15.0, 100.0),
     "core": (60.0, 300.0),
+    # The Responses API's tiers, keyed "parallel-<effort>" (the docs' latency table).
+    "parallel-low": (5.0, 10.0),
+    "parallel-medium": (15.0, 20.0),
+    "parallel-high": (30.0, 60.0),
 }
 
 

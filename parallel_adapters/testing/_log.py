@@ -49,7 +49,7 @@ class RequestLog:
                 kept[key] = f"{kept[key]}, {value}" if key in kept else value
         try:
             parsed = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser
             parsed = None
         entry = RequestLogEntry(method, path, kept, body, parsed)
         with self._lock:

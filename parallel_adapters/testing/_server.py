@@ -33,16 +33,46 @@ class _EmulatorConfig(uvicorn.Config):
     """uvicorn's config plus the registry its protocol instances report connections to."""
 
     connections: ConnectionRegistry
+    emulator: EmulatorApp
 
 
 class _TrackingProtocol(_BaseProtocol):
+    """Tracks connections, and closes one whose request headers do not arrive in time.
+
+    uvicorn waits for headers forever (its keep-alive timeout is reset by every byte),
+    so a client trickling a byte at a time, or never finishing, held a connection open
+    for good. The body has its own limit in the app (408).
+    """
+
+    _header_timer: asyncio.TimerHandle | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         _registry(self.config).add(transport)
+        self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
         _registry(self.config).discard(self.transport)
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_header_timer()  # the next request's headers get the same time
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        app = getattr(self.config, "emulator", None)
+        if app is not None:
+            self._header_timer = self.loop.call_later(app.read_timeout, self._headers_overdue)
+
+    def _headers_overdue(self) -> None:
+        cycle = self.cycle
+        waiting = cycle is None or cycle.response_complete
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
 
 
 def _registry(config: uvicorn.Config) -> ConnectionRegistry:
@@ -67,6 +97,7 @@ def build_config(app: EmulatorApp, host: str, port: int, *, foreground: bool) ->
         timeout_graceful_shutdown=1,
     )
     config.connections = app.connections
+    config.emulator = app
     return config
 
 

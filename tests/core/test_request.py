@@ -44,11 +44,6 @@ def test_an_unknown_model_is_refused_naming_the_models(model: str) -> None:
     assert "speed, lite, base, core" in message
 
 
-def test_a_model_newer_than_this_release_can_go_through_extra_body() -> None:
-    request = shape_request("x", model="base", extra_body={"model": "ultra-9000"})
-    assert request.body["model"] == request.model == "ultra-9000"
-
-
 def test_response_format_on_speed_is_sent_with_a_warning_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

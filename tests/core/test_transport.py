@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
+from parallel_adapters.core import ChatRequest
 from parallel_adapters.testing import ParallelEmulator
 
 FAST_RETRIES = {"retry_initial_delay": 0.01, "retry_max_delay": 0.02}
@@ -151,7 +152,7 @@ def test_a_persistent_transient_fault_gives_up_after_max_retries(
 @pytest.mark.parametrize(
     ("fault", "error", "status", "message"),
     [
-        ("envelope-openai;status=400", pa.APIStatusError, 400, ""),
+        ("envelope-openai;status=400", pa.BadRequestError, 400, ""),
         ("envelope-fastapi", pa.UnprocessableRequestError, 422, ""),
         ("envelope-parallel", pa.PaymentRequiredError, 402, ""),
         ("401", pa.AuthenticationError, 401, ""),
@@ -183,7 +184,9 @@ def test_wrong_key_and_unknown_model(emulator: ParallelEmulator) -> None:
     with pytest.raises(pa.AuthenticationError):
         pa.ParallelChat(base_url=emulator.base_url, api_key="wrong", requests_per_minute=None)("x")
     with pytest.raises(pa.PermissionDeniedError, match="invalid model"):
-        _chat(emulator)("x", extra_body={"model": "ultra"})
+        _chat(emulator).send(
+            ChatRequest(body={"model": "ultra", "messages": [{"role": "user", "content": "x"}]})
+        )
     assert _chat_requests(emulator) == 2
 
 
@@ -203,9 +206,26 @@ def test_retry_after_is_honoured_and_a_long_one_is_not_slept_through(
     assert caught.value.retry_after == pytest.approx(120)
 
 
-def test_a_stall_past_the_timeout_is_a_timeout(emulator: ParallelEmulator) -> None:
+def test_a_stall_past_the_timeout_is_a_timeout_and_not_retried(
+    emulator: ParallelEmulator,
+) -> None:
+    # The server may still finish, and bill, a request we stopped waiting for.
     emulator.stall_seconds = 5
     chat = _chat(emulator, timeout=0.3, max_retries=1, extra_headers={"x-emulator-fault": "stall"})
+    with pytest.raises(pa.APITimeoutError):
+        chat("hello")
+    assert _chat_requests(emulator) == 1
+
+
+def test_retry_timeouts_opts_in_to_retrying_a_timeout(emulator: ParallelEmulator) -> None:
+    emulator.stall_seconds = 5
+    chat = _chat(
+        emulator,
+        timeout=0.3,
+        max_retries=1,
+        retry_timeouts=True,
+        extra_headers={"x-emulator-fault": "stall"},
+    )
     with pytest.raises(pa.APITimeoutError):
         chat("hello")
     assert _chat_requests(emulator) == 2

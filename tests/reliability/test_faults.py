@@ -199,11 +199,13 @@ TRANSIENT = [
     "503",
     "disconnect-before-first-byte",
     "malformed-json;after_chunks=0",
-    "stall",
 ]
+# A timeout: the server may still finish (and bill) the request, so it is retried only
+# with retry_timeouts=True.
+TIMEOUTS = ["stall"]
 # Answered with an error envelope: the request itself is refused, never retried.
 PERMANENT: dict[str, tuple[type[pa.ParallelError], int]] = {
-    "envelope-openai;status=400": (pa.APIStatusError, 400),
+    "envelope-openai;status=400": (pa.BadRequestError, 400),
     "envelope-fastapi": (pa.UnprocessableRequestError, 422),
     "envelope-parallel": (pa.PaymentRequiredError, 402),
 }
@@ -268,8 +270,27 @@ def test_a_persistent_fault_raises_the_typed_error(
     if fault.startswith("429-retry-after"):
         assert isinstance(outcome, pa.RateLimitError) and outcome.retry_after == 0.05
     assert not run.received
-    attempts = 1 if fault in PERMANENT else MAX_RETRIES + 1
+    attempts = 1 if fault in PERMANENT or fault in TIMEOUTS else MAX_RETRIES + 1
     assert chat_requests(emulator) == attempts
+
+
+@pytest.mark.usefixtures("fds_checked")
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("fault", TIMEOUTS)
+def test_a_timeout_is_retried_only_when_opted_in(
+    emulator: testing.ParallelEmulator, driver: str, fault: str
+) -> None:
+    record("faults_tried")
+    expected = _baseline(emulator, driver)
+    emulator.inject(fault)
+    _run, outcome = _call(emulator, driver)
+    assert isinstance(outcome, pa.APITimeoutError), repr(outcome)
+    assert chat_requests(emulator) == 1
+    emulator.reset()
+    emulator.inject(fault)
+    _run, outcome = _call(emulator, driver, retry_timeouts=True)
+    assert outcome == expected
+    assert chat_requests(emulator) == 2
 
 
 @pytest.mark.usefixtures("fds_checked")
@@ -302,7 +323,9 @@ def test_a_json_body_cut_halfway_is_retried_once_then_answers(
     record("faults_tried")
     expected = _baseline(emulator, driver)
     emulator.inject(fault)
-    _run, outcome = _call(emulator, driver)
+    # A stalled body is a read timeout: retried only when opted in.
+    options = {"retry_timeouts": True} if fault.startswith("stall") else {}
+    _run, outcome = _call(emulator, driver, **options)
     assert outcome == expected
     assert chat_requests(emulator) == 2
 

@@ -25,3 +25,12 @@ async def async_client(emulator: ParallelEmulator) -> AsyncIterator[openai.Async
         base_url=emulator.base_url, api_key="test-key", max_retries=0, timeout=10.0
     ) as sdk:
         yield sdk
+
+
+@pytest.fixture
+def responses_client(emulator: ParallelEmulator) -> Iterator[openai.OpenAI]:
+    """The SDK as Parallel's docs configure it for the Responses API (`.../v1`)."""
+    with openai.OpenAI(
+        base_url=f"{emulator.base_url}/v1", api_key="test-key", max_retries=0, timeout=10.0
+    ) as sdk:
+        yield sdk

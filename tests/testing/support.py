@@ -44,3 +44,20 @@ def openapi() -> dict[str, Any]:
     """Parallel's published OpenAPI for the endpoint, transcribed into data/."""
     loaded: dict[str, Any] = json.loads((DATA / "openapi_chat.json").read_text("utf-8"))
     return loaded
+
+
+def responses_body(question: str = QUESTION, **extra: Any) -> dict[str, Any]:
+    """A raw `/v1/responses` body."""
+    return {"model": "parallel", "input": question, **extra}
+
+
+def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """(event line, decoded data) of every event of a raw Responses stream, in order."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    for frame in text.split("\n\n"):
+        lines = frame.splitlines()
+        kind = next((x[len("event: ") :] for x in lines if x.startswith("event: ")), "")
+        data = [x[len("data: ") :] for x in lines if x.startswith("data: ")]
+        if data and data != ["[DONE]"]:
+            events.append((kind, json.loads("\n".join(data))))
+    return events

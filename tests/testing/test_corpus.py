@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 
 from parallel_adapters.testing import CorpusPage, load_default_corpus
-from parallel_adapters.testing._corpus import coerce_pages
+from parallel_adapters.testing._research._corpus import coerce_pages
 
 
 def test_bundled_pages_are_short_citable_and_fictional() -> None:

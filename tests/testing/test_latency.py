@@ -76,7 +76,8 @@ async def test_waiting_requests_do_not_queue_behind_each_other(
         )
         elapsed = time.monotonic() - started
     assert {r.status_code for r in responses} == {200}
-    assert elapsed < 2.0  # serialised, 64 x 0.3 s would take 19 s
+    # Serialised, 64 x 0.3 s would take 19 s; the bound leaves room for a loaded CI machine.
+    assert elapsed < 6.0
 
 
 def test_realistic_preset_uses_the_documented_times() -> None:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from parallel_adapters.testing import load_default_corpus
-from parallel_adapters.testing._evidence import Evidence, gather_evidence
-from parallel_adapters.testing._retrieval import BM25Index
-from parallel_adapters.testing._schema import SchemaError, fill_schema
+from parallel_adapters.testing._research._evidence import Evidence, gather_evidence
+from parallel_adapters.testing._research._retrieval import BM25Index
+from parallel_adapters.testing._research._schema import SchemaError, fill_schema
 
 
 @cache

@@ -28,14 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._responder import ResponseFormat
 from ._corpus import CorpusPage
 from ._evidence import Evidence, gather_evidence, is_local
 from ._prompts import Prompt
 from ._retrieval import BM25Index, Passage
 from ._schema import FieldFill, fill_schema
-from ._validation import ResponseFormat
 
-MODELS = ("speed", "lite", "base", "core")
 RESEARCH_MODELS = frozenset({"lite", "base", "core"})
 TEXT_FIELD = "output"
 JSON_OBJECT_FIELD = "answer"

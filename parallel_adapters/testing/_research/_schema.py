@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._responder import SchemaError as ResponderSchemaError
 from ._evidence import NOT_FOUND_ANSWER, Evidence
 from ._retrieval import Passage
 
@@ -49,7 +50,7 @@ _EXCERPT_WORDS |= {"passage", "passages", "sentence", "sentences", "fact", "fact
 _CONFIDENCE_WORDS = {"confidence", "certainty"}
 
 
-class SchemaError(ValueError):
+class SchemaError(ResponderSchemaError):
     """The schema cannot be satisfied or resolved (a dangling $ref, endless recursion)."""
 
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._validation import Message
+from .._responder import Message
 
 Layout = Literal["text", "chat", "json"]
 

@@ -1,0 +1,88 @@
+"""Where the Responses API's citations sit in the answer, and what research it did.
+
+The Chat API attaches citations to output fields; the Responses API anchors them to
+spans of the answer text (`url_citation` annotations). Offsets count code points and
+the end is exclusive, so Python's `text[start:end]` is the cited passage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["CitedSpan", "WebSearchAction", "WebSearchCall", "insert_markers"]
+
+
+class CitedSpan(BaseModel):
+    """One `url_citation` annotation: `text[start:end]` is supported by `url`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+    url: str
+    title: str | None = None
+
+
+class WebSearchAction(BaseModel):
+    """A search (`type="search"`, `query`/`queries`) or a page read (`type="open_page"`, `url`)."""
+
+    # Kept open: the API has added item fields in minor releases.
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = None
+    query: str | None = None
+    queries: list[str] | None = None
+    url: str | None = None
+
+
+class WebSearchCall(BaseModel):
+    """A `web_search_call` output item: one search or page read behind the answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    status: str | None = None
+    action: WebSearchAction | None = None
+
+
+def insert_markers(
+    text: str, spans: Sequence[CitedSpan], numbers: dict[str, int], template: str
+) -> str:
+    """`text` with `template.format(n=...)` after each span, `n` being its URL's number.
+
+    Numbers at one insertion point appear once each, ascending; spans whose URL has no
+    number, or whose end lies outside the text, are skipped.
+    """
+    at: dict[int, set[int]] = {}
+    for span in spans:
+        number = numbers.get(span.url)
+        if number is None or not 0 <= span.end <= len(text):
+            continue
+        at.setdefault(span.end, set()).add(number)
+    if not at:
+        return text
+    pieces: list[str] = []
+    previous = 0
+    for point in sorted(at):
+        pieces.append(text[previous:point])
+        pieces.extend(template.format(n=n) for n in sorted(at[point]))
+        previous = point
+    pieces.append(text[previous:])
+    return "".join(pieces)
+
+
+def web_search_calls(items: Any) -> list[WebSearchCall]:
+    """The typed `web_search_call` items of a Responses `output` list; others skipped."""
+    if not isinstance(items, list):
+        return []
+    calls: list[WebSearchCall] = []
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "web_search_call":
+            try:
+                calls.append(WebSearchCall.model_validate(item))
+            except ValueError:
+                continue
+    return calls
