@@ -1,4 +1,4 @@
-"""Scenario 7: how fast the emulator answers one request at a time, as users run it.
+"""Scenario 8: how fast the emulator answers one request at a time, as users run it.
 
 The raw `openai` SDK sends sequential requests to `ParallelEmulator` (a thread of the
 client's own process, as a test suite uses it) and to `parallel-adapters emulator` (the

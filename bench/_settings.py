@@ -35,7 +35,13 @@ class Settings:
     ratelimit_concurrency: int = 8
     # 5. import time and memory
     import_repeats: int = 7
-    # 6. the emulator's sequential rate (raw SDK, one request at a time)
+    # 6. `parallel-adapters batch`: throughput, then a SIGKILL half-way and a resume
+    batch_requests: int = 2000
+    # The client's own CPU (~7 ms a request in scenario 3) must not be the limit: 32 in
+    # flight at 0.5 s is 64 requests/s at best, well within one core.
+    batch_concurrency: int = 32
+    batch_latency: float = 0.500
+    # 8. the emulator's sequential rate (raw SDK, one request at a time)
     emulator_calls: int = 500
     emulator_repeats: int = 5
     emulator_warmup: int = 50
@@ -59,6 +65,7 @@ QUICK = Settings(
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,
+    batch_requests=300,
     emulator_calls=100,
     emulator_repeats=2,
     emulator_warmup=10,

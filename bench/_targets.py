@@ -196,6 +196,22 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 key="parallel_adapters",
             )
         )
+    batch = results.get("batch")
+    if batch:
+        share, killed = batch["throughput"]["busy_share"], batch["kill_and_resume"]
+        targets.append(
+            _target(
+                f"`parallel-adapters batch` of {batch['requests']:,} keeps its "
+                f"{batch['concurrency']} workers >= 90% busy (issue #16)",
+                f"{share:.0%}, {batch['throughput']['achieved_per_second']:,.0f} requests/s",
+                share >= 0.90,
+                f"SIGKILL half-way, then resume: {killed['sent_twice']} requests paid twice "
+                f"(at most {killed['concurrency']}), every id answered once: "
+                f"{'yes' if killed['every_id_once'] else 'no'}",
+                scenario="batch",
+                key="batch",
+            )
+        )
     emulator = results.get("emulator")
     if emulator:
         for row in emulator["servers"]:

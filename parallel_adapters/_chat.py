@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
-from collections.abc import Iterable
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from ._batch import BatchItem, BatchRunner, Progress
+from ._journal import Journal, check_id, id_key
 from .core import (
     AsyncChatStream,
+    BatchError,
     ChatOptions,
     ChatStream,
     Completion,
@@ -20,6 +21,7 @@ from .core import (
     ParallelClient,
 )
 from .core._client import refuse_stream_flag
+from .core._config import DEFAULT_BATCH_CONCURRENCY
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -33,31 +35,6 @@ __all__ = [
     "default_chat",
     "stream",
 ]
-
-
-class _Progress:
-    """A tqdm bar when asked for; tqdm is an optional extra."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError as exc:
-                raise ImportError(
-                    "progress=True needs tqdm: pip install 'parallel-adapters[progress]'"
-                ) from exc
-            self._bar = tqdm(total=total, unit="call")
-        self._lock = threading.Lock()
-
-    def step(self) -> None:
-        if self._bar is not None:
-            with self._lock:
-                self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def _prompt_list(prompts: Any, params: dict[str, Any]) -> list[Any]:
@@ -93,6 +70,7 @@ class ParallelChat(ParallelClient):
         super().__init__(model=model, **options)
 
     def __call__(self, messages: MessagesInput, **params: Any) -> Completion:
+        """`chat(messages, **params)` is `chat.complete(messages, **params)`."""
         return self.complete(messages, **params)
 
     @overload
@@ -103,6 +81,8 @@ class ParallelChat(ParallelClient):
         concurrency: int = ...,
         progress: bool = ...,
         return_exceptions: Literal[False] = ...,
+        journal: str | os.PathLike[str] | None = ...,
+        ids: Sequence[str | int] | None = ...,
         **params: Any,
     ) -> list[Completion]: ...
 
@@ -114,6 +94,8 @@ class ParallelChat(ParallelClient):
         concurrency: int = ...,
         progress: bool = ...,
         return_exceptions: Literal[True],
+        journal: str | os.PathLike[str] | None = ...,
+        ids: Sequence[str | int] | None = ...,
         **params: Any,
     ) -> list[Completion | Exception]: ...
 
@@ -121,76 +103,149 @@ class ParallelChat(ParallelClient):
         self,
         prompts: Iterable[MessagesInput],
         *,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_BATCH_CONCURRENCY,
         progress: bool = False,
         return_exceptions: bool = False,
+        journal: str | os.PathLike[str] | None = None,
+        ids: Sequence[str | int] | None = None,
         **params: Any,
     ) -> list[Completion] | list[Completion | Exception]:
         """Complete many prompts on `concurrency` threads; results in input order.
 
-        With `return_exceptions=False` the first error cancels what has not started
-        and is raised; with `True` each failed prompt's slot holds its exception.
-        Every request is validated before the first one is sent.
+        Every request is validated before the first one is sent. Without a journal, the
+        first failure stops sending (requests in flight finish and are kept) and raises
+        `BatchError`, whose `results` hold each answer, each exception, and None for what
+        was never sent. `return_exceptions=True` tries every prompt and returns the
+        exceptions in their slots instead.
+
+        `journal="out.jsonl"` writes each answer to that file as it arrives, skips the
+        `ids` (default: positions 0, 1, ...) already answered there and retries the ones
+        that failed; every prompt is tried, and `BatchError` is raised at the end if any
+        failed. See docs/batch.md.
         """
-        _check_concurrency(concurrency)
-        requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
-        bar = _Progress(len(requests), progress)
-        results: list[Completion | Exception | None] = [None] * len(requests)
-
-        def run(index: int) -> None:
-            try:
-                results[index] = self.send(requests[index])
-            except Exception as exc:
-                if not return_exceptions:
-                    raise
-                results[index] = exc
-            finally:
-                bar.step()
-
+        runner, opened = self._runner(
+            prompts, concurrency, progress, return_exceptions, journal, ids, params
+        )
         try:
-            with ThreadPoolExecutor(max_workers=concurrency) as pool:
-                futures: list[Future[None]] = [pool.submit(run, i) for i in range(len(requests))]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failure = next(
-                    (f.exception() for f in futures if f in done and f.exception()), None
-                )
-                if failure is not None:
-                    pool.shutdown(cancel_futures=True)
-                    raise failure
+            runner.run()
         finally:
-            bar.close()
-        if any(result is None for result in results):  # pragma: no cover - guarded above
-            raise RuntimeError("a result went missing")
-        return results  # type: ignore[return-value]
+            _close(runner, opened)
+        return _outcome(runner, return_exceptions)
+
+    @overload
+    async def amap(
+        self,
+        prompts: Iterable[MessagesInput],
+        *,
+        concurrency: int = ...,
+        progress: bool = ...,
+        return_exceptions: Literal[False] = ...,
+        journal: str | os.PathLike[str] | None = ...,
+        ids: Sequence[str | int] | None = ...,
+        **params: Any,
+    ) -> list[Completion]: ...
+
+    @overload
+    async def amap(
+        self,
+        prompts: Iterable[MessagesInput],
+        *,
+        concurrency: int = ...,
+        progress: bool = ...,
+        return_exceptions: Literal[True],
+        journal: str | os.PathLike[str] | None = ...,
+        ids: Sequence[str | int] | None = ...,
+        **params: Any,
+    ) -> list[Completion | Exception]: ...
 
     async def amap(
         self,
         prompts: Iterable[MessagesInput],
         *,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_BATCH_CONCURRENCY,
         progress: bool = False,
         return_exceptions: bool = False,
+        journal: str | os.PathLike[str] | None = None,
+        ids: Sequence[str | int] | None = None,
         **params: Any,
-    ) -> list[Any]:
-        """The async `map`: at most `concurrency` requests in flight, results in input order."""
+    ) -> list[Completion] | list[Completion | Exception]:
+        """The async `map`, with the same rules: at most `concurrency` requests in flight,
+        results in input order, the first failure stops sending (without a journal)."""
+        runner, opened = self._runner(
+            prompts, concurrency, progress, return_exceptions, journal, ids, params
+        )
+        try:
+            await runner.arun()
+        finally:
+            _close(runner, opened)
+        return _outcome(runner, return_exceptions)
+
+    def _runner(
+        self,
+        prompts: Iterable[MessagesInput],
+        concurrency: int,
+        progress: bool,
+        return_exceptions: bool,
+        journal: str | os.PathLike[str] | None,
+        ids: Sequence[str | int] | None,
+        params: dict[str, Any],
+    ) -> tuple[BatchRunner, Journal | None]:
         _check_concurrency(concurrency)
         requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
-        bar = _Progress(len(requests), progress)
-        gate = asyncio.Semaphore(concurrency)
-
-        async def run(index: int) -> Completion:
-            async with gate:
-                try:
-                    return await self.asend(requests[index])
-                finally:
-                    bar.step()
-
+        item_ids = _check_ids(ids, len(requests))
+        items = [BatchItem(i, r) for i, r in zip(item_ids, requests, strict=True)]
+        opened = Journal(journal) if journal is not None else None
         try:
-            return await asyncio.gather(
-                *(run(i) for i in range(len(requests))), return_exceptions=return_exceptions
+            runner = BatchRunner(
+                self,
+                items,
+                concurrency=concurrency,
+                journal=opened,
+                fail_fast=opened is None and not return_exceptions,
             )
-        finally:
-            bar.close()
+            runner.progress = Progress(
+                len(items), enabled=progress, initial=len(runner.skipped), required=True
+            )
+        except BaseException:
+            if opened is not None:
+                opened.close()
+            raise
+        return runner, opened
+
+
+def _check_ids(ids: Sequence[str | int] | None, count: int) -> list[str | int]:
+    if ids is None:
+        return list(range(count))
+    if isinstance(ids, (str, bytes)) or len(ids) != count:
+        raise InputError(f"ids must be a sequence of {count} ids, one per prompt")
+    checked = [check_id(item_id, f"ids[{n}]") for n, item_id in enumerate(ids)]
+    if len({id_key(i) for i in checked}) != count:
+        raise InputError("ids must be unique")
+    return checked
+
+
+def _close(runner: BatchRunner, journal: Journal | None) -> None:
+    if runner.progress is not None:
+        runner.progress.close()
+    if journal is not None:
+        journal.close()
+
+
+def _outcome(
+    runner: BatchRunner, return_exceptions: bool
+) -> list[Completion] | list[Completion | Exception]:
+    results = runner.results
+    failed, not_started = runner.failed(), runner.not_started()
+    if not_started or (failed and not return_exceptions):
+        first = results[failed[0]] if failed else None
+        assert first is None or isinstance(first, BaseException)
+        message = f"{len(failed)} of {len(results)} items failed"
+        if first is not None:
+            message += f" (the first: {type(first).__name__}: {first})"
+        if not_started:
+            message += f"; {len(not_started)} were not sent"
+        raise BatchError(message, results=list(results)) from first
+    return results  # type: ignore[return-value]
 
 
 _default: ParallelChat | None = None
@@ -235,17 +290,41 @@ if hasattr(os, "register_at_fork"):  # POSIX
 
 
 def complete(messages: MessagesInput, **params: Any) -> Completion:
-    """Ask Parallel once: `complete("question", model="base")`."""
+    """Ask Parallel once: `complete("question", model="base")`.
+
+    Uses the process-wide client of `default_chat()`, configured from the environment.
+
+    Args:
+        messages: A string (one user message), a list of `{"role", "content"}` dicts,
+            or objects with `.role` and `.content`.
+        **params: `model` (default `speed`), `response_format` (a pydantic model, a
+            JSON schema or `{"type": "json_object"}`), `previous_interaction_id`,
+            `extra_body`. OpenAI sampling parameters the API ignores are accepted.
+
+    Returns:
+        The answer, with `basis` and `citations`.
+
+    Raises:
+        InputError: the request cannot be sent as given (raised before any request).
+        ParallelError: a subclass for each failure (see the error tree).
+    """
     return default_chat().complete(messages, **params)
 
 
 async def acomplete(messages: MessagesInput, **params: Any) -> Completion:
+    """The async `complete`: `await acomplete("question", model="base")`."""
     return await default_chat().acomplete(messages, **params)
 
 
 def stream(messages: MessagesInput, **params: Any) -> ChatStream:
+    """Stream an answer: `for part in stream("question"): print(part.delta, end="")`.
+
+    After the loop, the stream's `.completion` holds the whole answer and its basis.
+    Takes the arguments of `complete`.
+    """
     return default_chat().stream(messages, **params)
 
 
 def astream(messages: MessagesInput, **params: Any) -> AsyncChatStream:
+    """The async `stream`: `async for part in astream("question")`, then `.completion`."""
     return default_chat().astream(messages, **params)

@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--live", action="store_true", help="the real API (needs PARALLEL_API_KEY)")
     demo.add_argument("--model", default=None, help="speed, lite, base (default) or core")
 
+    from ._batch_cli import add_parser as add_batch_parser
+
+    add_batch_parser(commands)
+
     # Listed for --help only: main() hands everything after `emulator` to the emulator's
     # own parser (argparse.REMAINDER in a subparser drops leading options).
     commands.add_parser("emulator", help="run the local Parallel emulator", add_help=False)
@@ -180,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args, sys.stdout)
+        if args.command == "batch":
+            from ._batch_cli import run as run_batch
+
+            return run_batch(args, words, sys.stdout, sys.stderr)
         return _ask(args, sys.stdout)
     except (InputError, MissingAPIKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -20,8 +20,11 @@ class Citation(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     url: str
+    """The source's web address."""
     title: str | None = None
+    """The page title, when the API gave one."""
     excerpts: list[str] = Field(default_factory=list)
+    """Passages of the page the answer relies on (may be empty)."""
 
     @field_validator("excerpts", mode="before")
     @classmethod
@@ -30,14 +33,22 @@ class Citation(BaseModel):
 
 
 class FieldBasis(BaseModel):
-    """Why the answer says what it says about one output field."""
+    """Why the answer says what it says about one output field.
+
+    A plain-text answer has one entry (field `"content"` or blank); a structured answer
+    has one per field of its JSON object. Unknown keys the API adds are kept.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     field: str = ""
+    """The output field this entry explains ("" when the API named none)."""
     reasoning: str | None = None
+    """The model's explanation of how it reached the field's value."""
     citations: list[Citation] = Field(default_factory=list)
+    """The web sources supporting the field."""
     confidence: str | None = None
+    """The API's confidence level, as text (e.g. `"high"`, `"medium"`, `"low"`)."""
 
     @field_validator("field", mode="before")
     @classmethod

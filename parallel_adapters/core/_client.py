@@ -62,8 +62,12 @@ class ParallelClient:
             f"{type(self).__name__}(model={self.config.model!r}, base_url={self.config.base_url!r})"
         )
 
+    config: ParallelConfig
+    """The validated settings this client was built with."""
+
     @property
     def model(self) -> str:
+        """The default model (`config.model`)."""
         return self.config.model
 
     def request(
@@ -87,17 +91,43 @@ class ParallelClient:
         return shape_request(messages, model=model, stream=stream, **params)
 
     def complete(self, messages: MessagesInput, **params: Any) -> Completion:
+        """Send one request and wait for the whole answer.
+
+        Args:
+            messages: A string (one user message), a list of `{"role", "content"}`
+                dicts, or objects with `.role` and `.content`; consecutive messages
+                of one role are merged, as the API requires.
+            **params: `model` (`speed`, `lite`, `base`, `core` for the Chat API;
+                `parallel` or `parallel-low|medium|high` for the Responses API),
+                `reasoning_effort`, `response_format` (a pydantic model, a JSON schema
+                or `{"type": "json_object"}`), `previous_interaction_id`, `metadata`,
+                `extra_body`; OpenAI sampling parameters the API ignores
+                (`temperature`, `max_tokens`, ...) are accepted and dropped.
+
+        Returns:
+            The answer with its basis and citations.
+
+        Raises:
+            InputError: the request cannot be sent as given (nothing was sent).
+            ParallelError: a subclass for each failure; transient ones were retried.
+        """
         refuse_stream_flag(params)
         return self._transport.complete(self.request(messages, **params))
 
     async def acomplete(self, messages: MessagesInput, **params: Any) -> Completion:
+        """The async `complete`."""
         refuse_stream_flag(params)
         return await self._transport.acomplete(self.request(messages, **params))
 
     def stream(self, messages: MessagesInput, **params: Any) -> ChatStream:
+        """Stream the answer: iterate for `StreamPart`s, then read `.completion`.
+
+        Takes the arguments of `complete`.
+        """
         return self._transport.stream(self.request(messages, stream=True, **params))
 
     def astream(self, messages: MessagesInput, **params: Any) -> AsyncChatStream:
+        """The async `stream`: `async for part in client.astream(...)`."""
         return self._transport.astream(self.request(messages, stream=True, **params))
 
     def send(self, request: ChatRequest) -> Completion:
@@ -105,18 +135,23 @@ class ParallelClient:
         return self._transport.complete(_whole(request))
 
     async def asend(self, request: ChatRequest) -> Completion:
+        """The async `send`."""
         return await self._transport.acomplete(_whole(request))
 
     def send_stream(self, request: ChatRequest) -> ChatStream:
+        """Stream a request built by `request(..., stream=True)`."""
         return self._transport.stream(request)
 
     def asend_stream(self, request: ChatRequest) -> AsyncChatStream:
+        """The async `send_stream`."""
         return self._transport.astream(request)
 
     def close(self) -> None:
+        """Close the HTTP connections; also done by `with client:`."""
         self._transport.close()
 
     async def aclose(self) -> None:
+        """Close the HTTP connections, async ones included; also `async with client:`."""
         await self._transport.aclose()
         self._transport.close()
 

@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.parallel.ai"
+"""The real API; `PARALLEL_BASE_URL` or `base_url=` points elsewhere (e.g. the emulator)."""
 DEFAULT_MODEL = "speed"
+"""The model used when none is given: the fastest, and the only one without a basis."""
 API_KEY_ENV = "PARALLEL_API_KEY"
 BASE_URL_ENV = "PARALLEL_BASE_URL"
 # A whole number, or "off" for no client-side limiter.
@@ -33,6 +35,7 @@ MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
+"""Seconds to wait per model when `ParallelConfig.timeout` is None (600 for other models)."""
 UNKNOWN_MODEL_TIMEOUT = 600.0
 # Caps on one answer, decoded: a real answer with its basis is kilobytes to a few MB.
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -63,6 +66,11 @@ RESPONSES_MAX_INPUT_CHARS = 20_000
 METADATA_MAX_KEYS = 16
 METADATA_MAX_KEY_CHARS = 64
 METADATA_MAX_VALUE_CHARS = 512
+# A batch with a journal puts an item back after a 429 that outlived the transport's
+# retries, at most this many times, pausing every worker first: a 429 storm slows a long
+# batch down instead of failing its items.
+BATCH_RATE_LIMIT_ROUNDS = 20
+DEFAULT_BATCH_CONCURRENCY = 8
 
 AuthHeader = Literal["bearer", "x-api-key"]
 
@@ -95,30 +103,53 @@ class ChatOptions(ConnectionOptions, total=False):
 
 
 class ParallelConfig(BaseModel):
-    """Everything needed to reach the API. The key is a `SecretStr`: never printed."""
+    """Everything needed to reach the API. The key is a `SecretStr`: never printed.
+
+    Every adapter takes these options as keyword arguments (`ParallelChat(model="base",
+    timeout=120)`, `ParallelLLM(...)`, `ParallelLM(...)`) and builds one with
+    `from_options`. The model is frozen: `replace` returns a changed copy.
+    """
 
     # hide_input_in_errors: a rejected api_key must not be echoed by pydantic's message.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     api_key: SecretStr | None = Field(default=None, repr=False)
+    """The Parallel API key; `from_options` reads `PARALLEL_API_KEY` when it is not given.
+    Checked at the first request (`MissingAPIKeyError`), not here."""
     base_url: str = DEFAULT_BASE_URL
+    """Where the API is: `PARALLEL_BASE_URL` when not given, else `https://api.parallel.ai`.
+    Starts with `http://` or `https://`, without `/chat/completions`."""
     model: str = DEFAULT_MODEL
+    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (each
+    call may pass its own)."""
     timeout: float | None = Field(default=None, gt=0)
+    """Seconds to wait for a whole answer; None picks one per model (`MODEL_TIMEOUTS`:
+    60 s for speed, 180 s lite, 300 s base, 600 s core)."""
     max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries after a transient failure (connection error, timeout, 408, 429, 5xx); 0 is
+    none. A stream is retried only before its first text."""
     # A timed-out request may still finish, and be billed, on the server: opt in to retry it.
     retry_timeouts: bool = False
     # Responses API only (model "parallel"); None leaves the server default (medium).
     reasoning_effort: ReasoningEffort | None = None
     requests_per_minute: int | None = Field(default=300, gt=0)
+    """The client-side rate limit, shared by every client and thread of this process using
+    the same key and `base_url`; None turns it off."""
     # The window the rate is enforced over; shorter windows allow smaller bursts.
     rate_limit_window: float = Field(default=60.0, gt=0)
+    """Seconds over which `requests_per_minute` is enforced (scaled to the window)."""
     auth_header: AuthHeader = "bearer"
+    """How the key is sent: `"bearer"` (`Authorization: Bearer <key>`) or `"x-api-key"`."""
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    """Headers added to every request (none by default); the key may not be passed here."""
     # Backoff between retries: full jitter over min(initial * 2**n, max) seconds.
     retry_initial_delay: float = Field(default=0.5, ge=0)
+    """Seconds: the cap of the first retry's random wait, doubled for each later retry."""
     retry_max_delay: float = Field(default=8.0, ge=0)
+    """Seconds: the largest cap of a retry's random wait."""
     # A Retry-After longer than this is not waited out; the RateLimitError is raised.
     max_retry_after: float = Field(default=60.0, ge=0)
+    """Seconds: a server's `Retry-After` longer than this is not waited out."""
     # Past these the answer is refused with ResponseTooLargeError (bytes, decoded).
     max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, gt=0)
     max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
@@ -214,12 +245,14 @@ class ParallelConfig(BaseModel):
         super().__setstate__(state)
 
     def replace(self, **changes: Any) -> ParallelConfig:
+        """A copy with `changes` applied and validated as by `from_options`."""
         if not changes:
             return self
         data: dict[str, Any] = {**dict(self), **changes}
         return type(self).from_options(**data)
 
     def require_key(self) -> str:
+        """The key in clear, for the transport; `MissingAPIKeyError` when none is set."""
         if self.api_key is None or not self.api_key.get_secret_value():
             # Setting only PARALLEL_BASE_URL for the emulator is an easy mistake.
             hint = (
@@ -234,6 +267,10 @@ class ParallelConfig(BaseModel):
         return self.api_key.get_secret_value()
 
     def timeout_for(self, model: str, effort: str | None = None) -> float:
+        """Seconds to wait for one attempt at `model`: `timeout` if set, else its entry in
+        `MODEL_TIMEOUTS`, or for the Responses API the entry in `EFFORT_TIMEOUTS` of the
+        effort in force (`effort`, the model name's pinned one, `reasoning_effort`, or the
+        server's default)."""
         if self.timeout is not None:
             return self.timeout
         if model.lower() in RESPONSES_MODELS:
@@ -243,6 +280,7 @@ class ParallelConfig(BaseModel):
         return MODEL_TIMEOUTS.get(model, UNKNOWN_MODEL_TIMEOUT)
 
     def auth_headers(self) -> dict[str, str]:
+        """The header carrying the key, as `auth_header` says; `MissingAPIKeyError` if none."""
         key = self.require_key()
         if self.auth_header == "x-api-key":
             return {"x-api-key": key}

@@ -12,6 +12,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -34,7 +35,13 @@ __all__ = [
 
 
 class ParallelError(Exception):
-    """Base of every error this kit raises."""
+    """Base of every error this kit raises.
+
+    Attributes:
+        message: The error's text, without the HTTP status.
+        status_code: The HTTP status of the answer, or None when no status applies.
+        body: The decoded error body the server sent, when there was one.
+    """
 
     status_code: int | None = None
 
@@ -60,7 +67,11 @@ class MissingAPIKeyError(ParallelError):
 
 
 class OutputParseError(ParallelError):
-    """The answer is not the structured output that was asked for."""
+    """The answer is not the structured output that was asked for.
+
+    Attributes:
+        text: The answer's text as received, for logging or a retry with a fix-up.
+    """
 
     def __init__(self, message: str, *, text: str) -> None:
         super().__init__(message)
@@ -78,22 +89,32 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked."""
+
     status_code = 401
 
 
 class PaymentRequiredError(APIStatusError):
+    """402: the account has no credit left."""
+
     status_code = 402
 
 
 class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this model or endpoint (the API's answer to an unknown model)."""
+
     status_code = 403
 
 
 class NotFoundError(APIStatusError):
+    """404: no such endpoint at the configured `base_url`."""
+
     status_code = 404
 
 
 class UnprocessableRequestError(APIStatusError):
+    """422: the server rejected the request body; `detail` lists what it objected to."""
+
     status_code = 422
 
     @property
@@ -110,6 +131,16 @@ class UnprocessableRequestError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
+    """429: too many requests for this key.
+
+    Retried by the core when the wait is short enough (see
+    `ParallelConfig.max_retry_after`); raised once the retries are spent.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (`retry-after-ms` or
+            `retry-after`), or None when it did not say.
+    """
+
     status_code = 429
 
     def __init__(
@@ -125,7 +156,11 @@ class RateLimitError(APIStatusError):
 
 
 class ServerError(APIStatusError):
-    """A 5xx answer, a garbled body, or an error event inside a stream."""
+    """A 5xx answer, a garbled body, or an error event inside a stream.
+
+    Attributes:
+        retryable: Whether the core retries it (a 5xx is retried; a garbled body is not).
+    """
 
     status_code: int | None = 500
 
@@ -183,12 +218,48 @@ class APIConnectionError(ParallelError):
 class StreamError(ParallelError):
     """A stream broke after part of the answer had been delivered.
 
-    `partial_text` holds what arrived; it is never returned as if it were the whole answer.
+    It is not retried: the caller has already seen part of the answer.
+
+    Attributes:
+        partial_text: What arrived before the break; never returned as if it were the
+            whole answer.
     """
 
     def __init__(self, message: str, *, partial_text: str, status_code: int | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.partial_text = partial_text
+
+
+class BatchError(ParallelError):
+    """Some items of a batch (`map`, `amap`) failed; nothing that succeeded is lost.
+
+    `results` is in input order: a `Completion` where an answer arrived, the exception
+    where an item failed, and None where the item was never sent (the batch stopped
+    first). The first failure is also chained as `__cause__`.
+    """
+
+    def __init__(self, message: str, *, results: list[Any]) -> None:
+        super().__init__(message)
+        self.results = results
+
+    @property
+    def errors(self) -> dict[int, BaseException]:
+        """The failed items: input position -> exception."""
+        return {i: r for i, r in enumerate(self.results) if isinstance(r, BaseException)}
+
+    @property
+    def not_started(self) -> list[int]:
+        """Input positions of the items that were never sent."""
+        return [i for i, r in enumerate(self.results) if r is None]
+
+    @property
+    def succeeded(self) -> dict[int, Any]:
+        """The answers that arrived: input position -> `Completion`."""
+        return {
+            i: r
+            for i, r in enumerate(self.results)
+            if r is not None and not isinstance(r, BaseException)
+        }
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

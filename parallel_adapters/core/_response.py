@@ -36,16 +36,28 @@ class Completion:
     """
 
     text: str
+    """The answer's text (a JSON document when structured output was asked for)."""
     model: str
+    """The model that answered (the requested one when the API leaves it blank)."""
     basis: list[FieldBasis] = field(default_factory=list)
+    """Per output field: citations, reasoning and confidence. Empty for `speed`."""
     citations: list[Citation] = field(default_factory=list)
+    """Every cited source once, in first-seen order, excerpts merged across fields."""
     interaction_id: str | None = None
+    """Pass as `previous_interaction_id=` to ask a follow-up with this answer's context."""
     id: str | None = None
+    """The completion id, when the API sends one (it documents it as empty)."""
     created: int | None = None
+    """Unix time of the answer, when the API sends it."""
     finish_reason: str | None = None
+    """Why the answer ended (e.g. `"stop"`), when the API sends it."""
     usage: dict[str, Any] | None = None
+    """Token counts, when the API sends them (it documents them as empty)."""
     parsed: BaseModel | None = None
+    """The answer validated into the pydantic model given as `response_format`, else None."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The decoded response body (a stream's chunks are merged into the same shape), for
+    what is not typed."""
     # A research-model stream that ended with no `[DONE]`, no finish_reason and no
     # basis: the connection closed cleanly, but the answer may be cut short.
     incomplete: bool = False
@@ -92,6 +104,7 @@ class StreamPart:
     """One piece of a streamed answer."""
 
     delta: str
+    """The text that arrived in this piece."""
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -23,11 +23,17 @@ class Source:
     """One web page cited as evidence for one output field."""
 
     url: str
+    """The page's web address."""
     title: str | None
+    """The page title, when the API gave one."""
     excerpts: tuple[str, ...]
+    """Passages of the page cited for this field, merged across its citations."""
     field: str
+    """The output field the page supports."""
     confidence: str | None
+    """That field's confidence level (a source is only as strong as its field)."""
     reasoning: str | None
+    """That field's reasoning."""
 
 
 def sources_from_basis(basis: Iterable[FieldBasis]) -> list[Source]:
@@ -70,11 +76,15 @@ class Research:
     """What backs an answer: the basis, its unique citations and the interaction id."""
 
     basis: list[FieldBasis]
+    """Per output field: citations, reasoning and confidence."""
     citations: list[Citation]
+    """Every cited page once, in first-seen order."""
     interaction_id: str | None
+    """The answer's id for a follow-up (`previous_interaction_id=`)."""
 
     @property
     def sources(self) -> list[Source]:
+        """One `Source` per (field, page): the citations with their field's confidence."""
         return sources_from_basis(self.basis)
 
 

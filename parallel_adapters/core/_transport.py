@@ -472,6 +472,7 @@ class ChatStream:
         self.close()
 
     def close(self) -> None:
+        """Stop reading and release the connection; safe to call more than once."""
         self._parts.close()
 
     @property
@@ -567,15 +568,18 @@ class AsyncChatStream:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Stop reading and release the connection; safe to call more than once."""
         await self._parts.aclose()
 
     @property
     def completion(self) -> Completion:
+        """The final answer; only once the stream has been read to its end."""
         if self._completion is None:
             raise RuntimeError("the stream has not been read to its end; await collect()")
         return self._completion
 
     async def collect(self) -> Completion:
+        """Read whatever is left of the stream and return the final answer."""
         async for _ in self:
             pass
         return self.completion

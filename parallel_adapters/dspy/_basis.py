@@ -38,8 +38,11 @@ class LMCall(ResearchFields):
     """One finished `ParallelLM` call: its answer and the research behind it."""
 
     model: str
+    """The model that answered."""
     text: str
+    """The answer's text, as DSPy received it."""
     research: Research
+    """The basis, citations and interaction id behind the answer."""
 
 
 class BasisCollector(CallCollector[LMCall]):

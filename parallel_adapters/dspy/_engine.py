@@ -30,21 +30,28 @@ class ParallelEngine:
     """
 
     supports_response_schema = True
+    """DSPy may send a JSON schema as `response_format`: the API honours it."""
     supports_function_calling = False
+    """The API has no tool calls; DSPy's adapters fall back to prompting."""
     supports_reasoning = False
+    """The API has no separate reasoning output (its reasoning is in the basis)."""
     supported_params = _SUPPORTED_PARAMS
+    """The request parameters DSPy may pass on."""
 
     def __init__(self, config: ParallelConfig | None = None, **options: Any) -> None:
         self.client = ParallelClient(config, **options)
+        """The core client, shared by the async engine and by copies of the LM."""
 
     @property
     def config(self) -> ParallelConfig:
+        """The connection settings (the key is a `SecretStr`, never printed)."""
         return self.client.config
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r})"
 
     def complete(self, request: Any) -> Any:
+        """Answer DSPy's request; the basis goes to DSPy's history and `collect_basis`."""
         try:
             completion = self.client.send(_convert.chat_request(self.client, request, stream=False))
         except ParallelError as error:
@@ -53,6 +60,7 @@ class ParallelEngine:
         return _convert.response_from_completion(completion)
 
     def stream(self, request: Any) -> Iterator[Any]:
+        """Answer DSPy's request as stream events, closed by the basis."""
         try:
             chat_request = _convert.chat_request(self.client, request, stream=True)
             chat_stream = self.client.send_stream(chat_request)
@@ -76,6 +84,7 @@ class ParallelEngine:
         yield from _convert.closing_events(completion)
 
     def close(self) -> None:
+        """Close the HTTP connections."""
         self.client.close()
 
     def dump_state(self) -> dict[str, Any]:
@@ -106,9 +115,13 @@ class AsyncParallelEngine:
     """The async twin, sharing the sync engine's client (one async client per event loop)."""
 
     supports_response_schema = True
+    """DSPy may send a JSON schema as `response_format`: the API honours it."""
     supports_function_calling = False
+    """The API has no tool calls; DSPy's adapters fall back to prompting."""
     supports_reasoning = False
+    """The API has no separate reasoning output (its reasoning is in the basis)."""
     supported_params = _SUPPORTED_PARAMS
+    """The request parameters DSPy may pass on."""
 
     def __init__(self, engine: ParallelEngine | None = None, **options: Any) -> None:
         if engine is None:
@@ -116,15 +129,18 @@ class AsyncParallelEngine:
         elif options:
             raise TypeError("pass either an engine or options, not both")
         self.engine = engine
+        """The synchronous engine whose client and settings this one uses."""
 
     @property
     def client(self) -> ParallelClient:
+        """The core client of `engine`."""
         return self.engine.client
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.client.config.base_url!r})"
 
     async def complete(self, request: Any) -> Any:
+        """The async `ParallelEngine.complete`."""
         try:
             completion = await self.client.asend(
                 _convert.chat_request(self.client, request, stream=False)
@@ -135,6 +151,7 @@ class AsyncParallelEngine:
         return _convert.response_from_completion(completion)
 
     async def stream(self, request: Any) -> AsyncIterator[Any]:
+        """The async `ParallelEngine.stream`."""
         try:
             chat_request = _convert.chat_request(self.client, request, stream=True)
             chat_stream = self.client.asend_stream(chat_request)
@@ -157,13 +174,16 @@ class AsyncParallelEngine:
             yield event
 
     async def aclose(self) -> None:
+        """Close the HTTP connections, async ones included."""
         await self.client.aclose()
 
     def dump_state(self) -> dict[str, Any]:
+        """The sync engine's `dump_state()`: the settings without the key."""
         return self.engine.dump_state()
 
     @classmethod
     def load_state(cls, state: dict[str, Any]) -> AsyncParallelEngine:
+        """Rebuild from `dump_state()`; the key comes from `PARALLEL_API_KEY`."""
         return cls(ParallelEngine.load_state(state))
 
     def __copy__(self) -> AsyncParallelEngine:

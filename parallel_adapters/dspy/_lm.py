@@ -94,6 +94,7 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
     # retried it (honouring Retry-After and the rate limiter), so DSPy's loop stays off.
     @property
     def num_retries(self) -> int:
+        """Always 0: DSPy's retry loop stays off, the core retries (see `max_retries`)."""
         return 0
 
     @num_retries.setter
@@ -112,6 +113,7 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
 
     @property
     def max_retries(self) -> int:
+        """The core's retries after a transient failure (`num_retries=` at construction)."""
         return self.config.max_retries
 
     def __repr__(self) -> str:
@@ -156,11 +158,13 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return kwargs
 
     def update_history(self, entry: dict[str, Any]) -> None:
+        """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks."""
         entry["outputs"] = uniform_outputs(entry.get("outputs"))
         super().update_history(entry)
         record_history_entry(entry)
 
     def dump_state(self) -> dict[str, Any]:
+        """What a saved DSPy program stores: the settings, never the key."""
         state: dict[str, Any] = super().dump_state()
         # The engine's state holds max_retries; the async engine is rebuilt from it.
         state.pop("num_retries", None)

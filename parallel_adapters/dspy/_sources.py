@@ -25,8 +25,11 @@ class WebSource(pydantic.BaseModel):
     """One cited web page and the excerpts the answer relies on."""
 
     url: str | None = None
+    """The page's web address."""
     title: str | None = None
+    """The page title, when the API gave one."""
     excerpts: list[str] = pydantic.Field(default_factory=list)
+    """Passages of the page the answer relies on."""
 
 
 def _is_parallel(lm: Any) -> bool:
@@ -95,6 +98,7 @@ class WebSources(dspy.Type):  # type: ignore[misc]
     """
 
     sources: list[WebSource] = pydantic.Field(default_factory=list)
+    """The cited pages, in first-cited order; the value also iterates over them."""
 
     def __iter__(self) -> Iterator[WebSource]:
         return iter(self.sources)
@@ -107,6 +111,7 @@ class WebSources(dspy.Type):  # type: ignore[misc]
 
     @property
     def urls(self) -> list[str]:
+        """The pages' web addresses."""
         return [source.url for source in self.sources if source.url]
 
     def format(self) -> str:
@@ -143,6 +148,7 @@ class WebSources(dspy.Type):  # type: ignore[misc]
     def adapt_to_native_lm_feature(
         cls, signature: Any, field_name: str, lm: Any, lm_kwargs: dict[str, Any]
     ) -> Any:
+        """DSPy hook: with a `ParallelLM`, drop the field from what the model is asked for."""
         if not _is_parallel(lm):
             return signature  # another LM has no basis: it writes the field itself
         response_format = lm_kwargs.get("response_format")
@@ -157,6 +163,7 @@ class WebSources(dspy.Type):  # type: ignore[misc]
 
     @classmethod
     def parse_lm_response(cls, response: str | dict[str, Any]) -> WebSources | None:
+        """DSPy hook: the field's value from the call's citations (None without any)."""
         if isinstance(response, dict) and response.get("citations"):
             return cls.from_citations(response["citations"])
         return None

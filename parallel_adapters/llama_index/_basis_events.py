@@ -59,15 +59,20 @@ class LLMCall(ResearchFields):
     """One finished `ParallelLLM` chat call: what was asked, answered and cited."""
 
     messages: list[ChatMessage]
+    """The messages sent, after LlamaIndex's prompt templates."""
     response: ChatResponse
+    """The LLM's response (for a stream: its closing chunk, which holds the whole text)."""
     research: Research
+    """The basis, citations and interaction id behind the answer."""
 
     @property
     def text(self) -> str:
+        """The answer's text."""
         return self.response.message.content or ""
 
     @property
     def model(self) -> str | None:
+        """The model that answered, when the response names it."""
         model = self.response.additional_kwargs.get("model")
         return model if isinstance(model, str) else None
 

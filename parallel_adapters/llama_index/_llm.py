@@ -63,7 +63,9 @@ dispatcher = get_dispatcher(__name__)
 # and a web-research answer with per-field reasoning rarely exceeds 4k tokens.
 # `max_tokens` is ignored by the server, so num_output limits nothing there.
 DEFAULT_CONTEXT_WINDOW = 32_768
+"""Tokens `ParallelLLM.metadata` reports as its context window, for LlamaIndex's prompt fitting."""
 DEFAULT_NUM_OUTPUT = 4_096
+"""Tokens `ParallelLLM.metadata` reserves for the answer (the server ignores `max_tokens`)."""
 
 _CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
@@ -120,27 +122,41 @@ class ParallelLLM(CustomLLM):
     """
 
     model: str = Field(default=_core_default("model"), description="speed, lite, base or core.")
+    """The model: `speed`, `lite`, `base` or `core` (default `speed`)."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """The API key; `PARALLEL_API_KEY` when not given. Never serialized or pickled."""
     base_url: str | None = Field(
         default=None, description="Defaults to PARALLEL_BASE_URL, else https://api.parallel.ai."
     )
+    """Where the API is; `PARALLEL_BASE_URL` when not given, else the real API."""
     timeout: float | None = Field(
         default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
     )
+    """Seconds to wait for an answer; None picks the model's own (60 s to 600 s)."""
     max_retries: int = _config_field("max_retries")
+    """Same as `ParallelConfig.max_retries`."""
     requests_per_minute: int | None = _config_field("requests_per_minute")
+    """Same as `ParallelConfig.requests_per_minute`."""
     rate_limit_window: float = _config_field("rate_limit_window")
+    """Same as `ParallelConfig.rate_limit_window`."""
     auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
+    """Same as `ParallelConfig.auth_header`."""
     extra_headers: dict[str, str] = _config_field("extra_headers")
+    """Same as `ParallelConfig.extra_headers`."""
     retry_initial_delay: float = _config_field("retry_initial_delay")
+    """Same as `ParallelConfig.retry_initial_delay`."""
     retry_max_delay: float = _config_field("retry_max_delay")
+    """Same as `ParallelConfig.retry_max_delay`."""
     max_retry_after: float = _config_field("max_retry_after")
+    """Same as `ParallelConfig.max_retry_after`."""
     max_response_bytes: int = _config_field("max_response_bytes")
     max_line_bytes: int = _config_field("max_line_bytes")
     retry_timeouts: bool = _config_field("retry_timeouts")
     reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
+    """Tokens LlamaIndex reserves for the answer (default 4,096)."""
 
     _slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
 
@@ -172,6 +188,7 @@ class ParallelLLM(CustomLLM):
 
     @classmethod
     def class_name(cls) -> str:
+        """`"ParallelLLM"`: the name LlamaIndex serializes this class under."""
         return "ParallelLLM"
 
     def __getstate__(self) -> dict[str, Any]:
@@ -182,6 +199,7 @@ class ParallelLLM(CustomLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        """A chat model with `context_window` and `num_output`, for LlamaIndex."""
         return LLMMetadata(
             context_window=self.context_window,
             num_output=self.num_output,
@@ -261,6 +279,7 @@ class ParallelLLM(CustomLLM):
     async def _astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        """The async `stream_chat`."""
         # Returns the generator rather than being one: the callback decorator needs that.
         client, request = self._request(messages, True, kwargs)
 

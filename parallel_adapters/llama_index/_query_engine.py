@@ -75,12 +75,15 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     """
 
     llm: ParallelLLM
+    """The LLM that answers; its `model` should be a research model."""
     streaming: bool = Field(default=False, description="Return a streaming response.")
+    """Return a `StreamingResponse` (default False)."""
 
     def _messages(self, query_str: str) -> list[ChatMessage]:
         return self.llm._extend_messages([ChatMessage(role=MessageRole.USER, content=query_str)])
 
     def custom_query(self, query_str: str) -> Response | StreamingResponse:
+        """Answer `query_str` (called by `query()`): the cited pages as `source_nodes`."""
         messages = self._messages(query_str)
         if self.streaming:
             return self._streaming(self.llm.stream_chat(messages))
@@ -92,6 +95,7 @@ class ParallelWebQueryEngine(CustomQueryEngine):
         )
 
     async def acustom_query(self, query_str: str) -> Response | AsyncStreamingResponse:
+        """The async `custom_query` (called by `aquery()`)."""
         messages = self._messages(query_str)
         if self.streaming:
             return self._astreaming(await self.llm.astream_chat(messages))

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 from .._version import __version__
 
 PROVENANCE_HEADER = "x-recorded-from"
+"""Response header stamped into every recorded interaction: the backend it came from."""
 LIVE_BASE_URL = "https://api.parallel.ai"
 # Replays never reach it (vcrpy answers), but the client still needs some URL and key.
 REPLAY_BASE_URL = "http://127.0.0.1:8787"
@@ -93,6 +94,7 @@ def json_body_matcher(r1: _RecordedRequest, r2: _RecordedRequest) -> None:
 
 
 def register_matchers(vcr: _MatcherRegistry) -> None:
+    """Register `json_body_matcher` on a vcrpy `VCR` as `"json_body"`, for `match_on`."""
     vcr.register_matcher("json_body", json_body_matcher)
 
 
@@ -110,11 +112,15 @@ class RecordingBackend:
     """Where a cassette test's client should point."""
 
     kind: BackendKind
+    """`"replay"` (vcrpy answers from the cassette), `"live"` or `"emulator"`."""
     base_url: str
+    """The client's `base_url`."""
     api_key: str
+    """The client's key: the real one when live, a fixed test key otherwise."""
 
     @property
     def provenance(self) -> str:
+        """The value recordings made against this backend get in `PROVENANCE_HEADER`."""
         return provenance_for(self.kind)
 
 

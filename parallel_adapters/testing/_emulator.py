@@ -17,7 +17,9 @@ from ._server import ServerThread, run_foreground
 from ._wire import PROFILES, Profile
 
 DEFAULT_API_KEY = "test-key"
+"""The key a `ParallelEmulator()` accepts unless given another (or None: any key)."""
 DEFAULT_STALL_SECONDS = 30.0
+"""How long the stall faults hold a request before answering, by default."""
 
 
 class ParallelEmulator:
@@ -59,6 +61,7 @@ class ParallelEmulator:
             corpus=corpus,
             responder=responder,
         )
+        """The ASGI application being served; `build_app` makes one to serve yourself."""
         self._host = host
         self._port = port
         self._server: ServerThread | None = None
@@ -66,6 +69,7 @@ class ParallelEmulator:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> ParallelEmulator:
+        """Serve on a thread of its own (a `with` block does this); returns itself."""
         if self._server is None:
             server = ServerThread(self.app, self._host, self._port)
             server.start()
@@ -91,6 +95,7 @@ class ParallelEmulator:
 
     @property
     def running(self) -> bool:
+        """Whether it is serving."""
         return self._server is not None
 
     @property
@@ -103,6 +108,7 @@ class ParallelEmulator:
 
     @property
     def port(self) -> int:
+        """The port it listens on (a free one when constructed with `port=0`)."""
         if self._server is None:
             raise RuntimeError("the emulator is not running")
         return self._server.port
@@ -111,10 +117,12 @@ class ParallelEmulator:
 
     @property
     def api_key(self) -> str | None:
+        """The only key accepted, or None when any non-empty key is."""
         return self.app.api_key
 
     @property
     def profile(self) -> Profile:
+        """`"documented"` or `"openai"`: how the fields the API leaves empty are filled."""
         return self.app.profile
 
     @profile.setter
@@ -123,6 +131,7 @@ class ParallelEmulator:
 
     @property
     def latency(self) -> LatencyModel:
+        """The delays before the first token and between chunks; settable while running."""
         return self.app.latency
 
     @latency.setter
@@ -131,6 +140,7 @@ class ParallelEmulator:
 
     @property
     def rate_limit(self) -> RateLimit | None:
+        """Requests allowed per window for each key (429 beyond), or None; settable."""
         return self.app.rate_limit
 
     @rate_limit.setter
@@ -139,6 +149,7 @@ class ParallelEmulator:
 
     @property
     def stall_seconds(self) -> float:
+        """How long the `stall` faults hold a request by default; settable."""
         return self.app.stall_seconds
 
     @stall_seconds.setter

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 FAULT_HEADER = "x-emulator-fault"
+"""Request header naming a fault for that one request: `x-emulator-fault: 503`."""
 _MAX_SECONDS = 86400.0
 
 FAULTS: dict[str, str] = {
@@ -47,6 +48,7 @@ FAULTS: dict[str, str] = {
     "failed": 'Responses API: a 200 with status "failed", or a terminal response.failed '
     "event instead of the text when streaming; Chat API: a 500",
 }
+"""Every fault the emulator can inject, by name, with what it does."""
 # Faults that shape a successful response; they have no effect if the request fails anyway,
 # and the stream-only ones have none on a non-streaming request.
 STREAM_ONLY = frozenset({"keepalive-comments", "no-done", "error-mid-stream"})
@@ -57,6 +59,7 @@ class Fault:
     """One failure to apply to one request. Build one with `Fault("name", ...)` or `parse`."""
 
     name: str
+    """One of the names in `FAULTS`."""
     status: int | None = None
     """The HTTP status of an `envelope-*` fault."""
     retry_after: float | None = None
@@ -145,14 +148,17 @@ class FaultQueue:
                 self._queue.extend([fault] * times)
 
     def pop(self) -> Fault | None:
+        """The next fault to apply, removed from the queue; None when it is empty."""
         with self._lock:
             return self._queue.popleft() if self._queue else None
 
     def clear(self) -> None:
+        """Drop every queued fault."""
         with self._lock:
             self._queue.clear()
 
     def pending(self) -> list[Fault]:
+        """The queued faults, next first."""
         with self._lock:
             return list(self._queue)
 
@@ -160,4 +166,5 @@ class FaultQueue:
         return len(self._queue)
 
     def extend(self, faults: Iterable[Fault | str]) -> None:
+        """Queue each fault once."""
         self.push(*faults)

@@ -32,6 +32,7 @@ class LatencyModel:
     """Per-model time to first token (seconds, fixed or a (low, high) range) and chunk gap."""
 
     ttft: Mapping[str, float | tuple[float, float]] = field(default_factory=dict, hash=False)
+    """Seconds to first token per model: fixed, or a (low, high) range drawn from."""
     default_ttft: float | tuple[float, float] = 0.0
     """For models missing from `ttft`."""
     chunk_interval: float = 0.0
@@ -60,6 +61,7 @@ class LatencyModel:
 
     @classmethod
     def of(cls, value: LatencyModel | LatencyPreset) -> LatencyModel:
+        """`value` itself, or the preset it names (`"fast"` or `"realistic"`)."""
         if isinstance(value, LatencyModel):
             return value
         if value == "fast":

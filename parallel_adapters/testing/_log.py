@@ -19,10 +19,13 @@ class RequestLogEntry:
     """One request as the emulator received it (credentials removed)."""
 
     method: str
+    """The HTTP method."""
     path: str
+    """The request path, e.g. `/chat/completions`."""
     headers: dict[str, str]
     """Lower-cased names; Authorization, x-api-key and cookies are removed."""
     body: bytes
+    """The raw request body."""
     json: Any = None
     """The parsed body, or None if it was not JSON."""
     fault: str | None = None
@@ -30,6 +33,7 @@ class RequestLogEntry:
     status: int | None = None
     """The status sent, or None if the connection was closed without one."""
     time: float = field(default_factory=time.time)
+    """When it arrived (Unix time)."""
 
 
 class RequestLog:

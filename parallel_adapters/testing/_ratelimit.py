@@ -17,7 +17,9 @@ class RateLimit:
     """`requests` per `window` seconds for each API key (tests use short windows)."""
 
     requests: int
+    """Requests allowed per window for each key."""
     window: float = 60.0
+    """The sliding window, in seconds."""
 
     def __post_init__(self) -> None:
         if self.requests < 1 or self.window <= 0:
@@ -25,6 +27,7 @@ class RateLimit:
 
     @classmethod
     def of(cls, value: RateLimit | tuple[int, float] | None) -> RateLimit | None:
+        """`value` itself, or a `RateLimit` from a `(requests, window)` pair; None stays None."""
         if value is None or isinstance(value, RateLimit):
             return value
         requests, window = value

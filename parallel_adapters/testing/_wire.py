@@ -26,7 +26,13 @@ from http import HTTPStatus
 from typing import Any, Literal
 
 Profile = Literal["documented", "openai"]
+"""How the emulator fills the fields the API documents as empty.
+
+`"documented"`: blank id/object/model, null finish_reason, no usage, as the API
+promises; `"openai"`: every standard OpenAI field filled.
+"""
 PROFILES: tuple[Profile, ...] = ("documented", "openai")
+"""The names a `profile=` argument accepts."""
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"

@@ -376,8 +376,11 @@ def test_map_return_exceptions_and_fail_fast(emulator: ParallelEmulator) -> None
     assert isinstance(results[0], pa.AuthenticationError)
     assert all(isinstance(r, pa.Completion) for r in results[1:])
     emulator.inject("401")
-    with pytest.raises(pa.AuthenticationError):
+    with pytest.raises(pa.BatchError) as caught:
         chat.map(["a", "b", "c"], concurrency=1)
+    assert isinstance(caught.value.__cause__, pa.AuthenticationError)
+    assert isinstance(caught.value.results[0], pa.AuthenticationError)
+    assert caught.value.results[1:] == [None, None]
 
 
 def test_map_validates_everything_before_sending(emulator: ParallelEmulator) -> None:

@@ -23,9 +23,13 @@ class CorpusPage:
     """One source page the emulator can cite."""
 
     url: str
+    """The address citations give for this page."""
     title: str
+    """The title citations give for this page."""
     text: str
+    """The page's text, which answers and excerpts are drawn from."""
     sentences: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """`text` split into sentences, the unit of retrieval and of excerpts."""
 
     def __post_init__(self) -> None:
         # Split once, here, because retrieval and excerpts both work sentence by sentence.

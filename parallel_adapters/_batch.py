@@ -1,0 +1,338 @@
+"""Run many requests: the one engine behind `map`, `amap` and `parallel-adapters batch`.
+
+Sync and async run the same algorithm, so they behave the same: `concurrency` workers
+take the next item in input order, and a worker checks whether the batch has stopped
+before it takes one. Stopping (the first failure when failing fast, a key the server
+refuses, Ctrl-C) therefore never cancels a request already sent: its answer is paid
+for, so it is waited for and kept. Items never sent stay None in the results.
+
+With a journal, every finished item is written (durably) as it arrives, ids already
+answered there are skipped, and a 429 that outlived the transport's own retries puts
+the item back after a pause that every worker honours: a 429 storm slows the batch down
+instead of failing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Literal, TextIO
+
+from ._journal import Journal, answer_record, completion_from_record, error_record, id_key
+from .core import (
+    AuthenticationError,
+    Completion,
+    InputError,
+    MissingAPIKeyError,
+    OutputParseError,
+    ParallelClient,
+    PaymentRequiredError,
+    RateLimitError,
+)
+from .core._config import BATCH_RATE_LIMIT_ROUNDS
+from .core._request import ChatRequest
+
+__all__ = ["BatchItem", "BatchRunner", "Progress"]
+
+StopReason = Literal["failure", "fatal", "interrupted"]
+# Errors every later request would get too: continuing would only multiply them.
+FATAL_ERRORS = (AuthenticationError, PaymentRequiredError, MissingAPIKeyError)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    id: str | int
+    request: ChatRequest
+
+
+class Progress:
+    """A tqdm bar (rate and ETA) when tqdm is installed; else, if `fallback` is given, a
+    plain line there every few seconds; else nothing."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool,
+        initial: int = 0,
+        fallback: TextIO | None = None,
+        required: bool = False,
+    ) -> None:
+        self._bar: Any = None
+        self._fallback: TextIO | None = None
+        self._total, self._done, self._initial = total, initial, initial
+        self._started = time.monotonic()
+        self._last_line = 0.0
+        self._lock = threading.Lock()
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            if required:
+                raise ImportError(
+                    "progress=True needs tqdm: pip install 'parallel-adapters[progress]'"
+                ) from exc
+            self._fallback = fallback
+            return
+        self._bar = tqdm(total=total, initial=initial, unit="call", smoothing=0.05)
+
+    def step(self) -> None:
+        with self._lock:
+            self._done += 1
+            if self._bar is not None:
+                self._bar.update(1)
+            elif self._fallback is not None:
+                now = time.monotonic()
+                if now - self._last_line >= 2.0 or self._done == self._total:
+                    self._last_line = now
+                    self._fallback.write(self._line(now) + "\n")
+                    self._fallback.flush()
+
+    def _line(self, now: float) -> str:
+        elapsed = max(now - self._started, 1e-9)
+        rate = (self._done - self._initial) / elapsed
+        left = self._total - self._done
+        eta = f"{left / rate:,.0f}s" if rate > 0 else "?"
+        return f"{self._done:,}/{self._total:,} done, {rate:,.1f}/s, ETA {eta}"
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class BatchRunner:
+    """One run over `items` with `client`; `run()` or `await arun()`, then read the results.
+
+    `fail_fast`: the first failure stops the batch (what has not started is not sent);
+    otherwise every item is tried and failures are kept in their slots. A key the server
+    refuses (401, 402) or a missing key stops it either way when there is a journal.
+    """
+
+    def __init__(
+        self,
+        client: ParallelClient,
+        items: Sequence[BatchItem],
+        *,
+        concurrency: int,
+        journal: Journal | None = None,
+        fail_fast: bool = False,
+        progress: Progress | None = None,
+        rate_limit_rounds: int | None = None,
+    ) -> None:
+        self.client = client
+        self.items = list(items)
+        self.concurrency = concurrency
+        self.journal = journal
+        self.fail_fast = fail_fast
+        self.progress = progress
+        if rate_limit_rounds is None:
+            rate_limit_rounds = BATCH_RATE_LIMIT_ROUNDS if journal is not None else 0
+        self.rate_limit_rounds = rate_limit_rounds
+        self.results: list[Completion | BaseException | None] = [None] * len(self.items)
+        self.skipped: list[int] = []
+        self.stopped: StopReason | None = None
+        self.sent_now = 0
+        self._lock = threading.Lock()
+        self._pause_until = 0.0
+        self.pending = self._to_send()
+        """Input positions still to send (not answered in the journal), in order."""
+        self._todo = iter(self.pending)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _to_send(self) -> list[int]:
+        if self.journal is None:
+            return list(range(len(self.items)))
+        todo = []
+        answered = self.journal.state.answered
+        for index, item in enumerate(self.items):
+            record = answered.get(id_key(item.id))
+            if record is None:
+                todo.append(index)
+            else:
+                try:
+                    self.results[index] = completion_from_record(record, item.request)
+                except ValueError as exc:  # pydantic's ValidationError included
+                    raise InputError(
+                        f"{self.journal.path}: the answer to id {item.id!r} does not fit this "
+                        f"request's response_format ({exc}); use another journal"
+                    ) from None
+                self.skipped.append(index)
+        return todo
+
+    @property
+    def to_send(self) -> int:
+        return len(self.items) - len(self.skipped)
+
+    # -- shared steps ---------------------------------------------------------------------
+
+    def stop(self, reason: StopReason = "interrupted") -> None:
+        """Send nothing more; requests in flight still finish and are kept."""
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = reason
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self.stopped is not None:
+                return None
+            return next(self._todo, None)
+
+    def _finish(self, index: int, result: Completion | BaseException) -> None:
+        item = self.items[index]
+        if self.journal is not None:
+            if isinstance(result, Completion):
+                try:
+                    record = answer_record(item.id, result, item.request)
+                except OutputParseError as exc:
+                    result, record = exc, error_record(item.id, exc)
+            else:
+                record = error_record(item.id, result)
+            try:
+                self.journal.write(record)
+            except OSError:
+                self.stop("failure")  # a full disk fails every later write too
+                raise
+        self.results[index] = result
+        if isinstance(result, BaseException):
+            if self.fail_fast:
+                self.stop("failure")
+            elif self.journal is not None and isinstance(result, FATAL_ERRORS):
+                self.stop("fatal")
+        if self.progress is not None:
+            self.progress.step()
+
+    def _rate_limit_pause(self, error: RateLimitError, rounds: int) -> float | None:
+        """Seconds to hold every worker back before this item goes again, or None."""
+        if rounds >= self.rate_limit_rounds:
+            return None
+        config = self.client.config
+        delay = error.retry_after
+        if delay is None:
+            delay = min(config.retry_initial_delay * 2.0**rounds, config.retry_max_delay)
+            delay *= 1.0 - 0.25 * random.random()
+        with self._lock:
+            self._pause_until = max(self._pause_until, time.monotonic() + delay)
+        return delay
+
+    def _pause_left(self) -> float:
+        with self._lock:
+            return self._pause_until - time.monotonic()
+
+    # -- threads --------------------------------------------------------------------------
+
+    def _send(self, request: ChatRequest) -> Completion | BaseException:
+        rounds = 0
+        while True:
+            left = self._pause_left()
+            if left > 0:
+                time.sleep(left)
+            try:
+                return self.client.send(request)
+            except RateLimitError as exc:
+                if self._rate_limit_pause(exc, rounds) is None:
+                    return exc
+                rounds += 1
+            except Exception as exc:
+                return exc
+
+    def _worker(self) -> None:
+        while (index := self._take()) is not None:
+            with self._lock:
+                self.sent_now += 1
+            self._finish(index, self._send(self.items[index].request))
+
+    def run(self) -> None:
+        """Run on `concurrency` threads. Ctrl-C stops sending, waits for the requests in
+        flight (a second Ctrl-C stops waiting), then re-raises `KeyboardInterrupt`."""
+        workers = min(self.concurrency, self.to_send)
+        if workers == 0:
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._worker) for _ in range(workers)]
+            try:
+                wait(futures)
+            except KeyboardInterrupt:
+                self.stop("interrupted")
+                wait(futures)
+                raise
+        for future in futures:
+            future.result()
+
+    # -- asyncio --------------------------------------------------------------------------
+
+    async def _asend(self, request: ChatRequest) -> Completion | BaseException:
+        rounds = 0
+        while True:
+            left = self._pause_left()
+            if left > 0:
+                await asyncio.sleep(left)
+            try:
+                return await self.client.asend(request)
+            except RateLimitError as exc:
+                if self._rate_limit_pause(exc, rounds) is None:
+                    return exc
+                rounds += 1
+            except Exception as exc:
+                return exc
+
+    async def _aworker(self) -> None:
+        while (index := self._take()) is not None:
+            with self._lock:
+                self.sent_now += 1
+            result = await self._asend(self.items[index].request)
+            if self.journal is None:
+                self._finish(index, result)
+            else:
+                # An fsync blocks for milliseconds: off the loop, so the other requests in
+                # flight keep being read meanwhile, and concurrent writes share fsyncs.
+                await asyncio.to_thread(self._finish, index, result)
+
+    async def arun(self) -> None:
+        """Run with `concurrency` tasks. `stop()` lets the requests in flight finish;
+        `cancel()` abandons them. Cancelling the caller stops sending and, with a journal,
+        waits for the requests in flight to be written (a second cancellation abandons
+        them); without one it abandons them at once, since nothing could keep them."""
+        workers = min(self.concurrency, self.to_send)
+        self._tasks = [asyncio.ensure_future(self._aworker()) for _ in range(workers)]
+        if not self._tasks:
+            return
+        try:
+            await asyncio.wait(self._tasks)
+        except asyncio.CancelledError:
+            self.stop("interrupted")
+            if self.journal is not None:
+                # Like Ctrl-C in `run()`: the answers in flight are paid for, so wait for
+                # them to reach the journal; a second cancellation abandons them.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(self._tasks)
+            for task in self._tasks:
+                task.cancel()
+            raise
+        for task in self._tasks:
+            if not task.cancelled():
+                task.result()
+
+    def cancel(self) -> None:
+        """Stop, and abandon the requests in flight (their answers are lost)."""
+        self.stop("interrupted")
+        for task in self._tasks:
+            task.cancel()
+
+    # -- outcome --------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for task in self._tasks if not task.done())
+
+    def failed(self) -> list[int]:
+        return [i for i, r in enumerate(self.results) if isinstance(r, BaseException)]
+
+    def not_started(self) -> list[int]:
+        return [i for i, r in enumerate(self.results) if r is None]

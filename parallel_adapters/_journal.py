@@ -1,0 +1,305 @@
+"""The batch journal: one JSON line per finished item, durable as soon as it is written.
+
+Each line is appended with a single write, then flushed and fsynced, so a crash or a
+SIGKILL loses at most the answers still in flight. The only damage a crash can do is a
+torn last line; it is cut off when the journal is opened again (an answer that was cut
+off was never counted as written, and is asked again). Reading it back gives, per id,
+its answer (skip it) or its last failure (retry it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .core import (
+    Citation,
+    Completion,
+    FieldBasis,
+    InputError,
+    OutputParseError,
+    ParallelError,
+)
+from .core._request import ChatRequest
+
+try:  # POSIX: keep two batches from appending to one journal at once.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "ItemId",
+    "Journal",
+    "answer_record",
+    "completion_from_record",
+    "error_record",
+    "id_key",
+]
+
+ItemId = str | int
+
+
+def id_key(item_id: ItemId) -> str:
+    """How ids compare: as JSON, so 1 and "1" are different ids."""
+    return json.dumps(item_id)
+
+
+def check_id(item_id: Any, where: str) -> ItemId:
+    if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
+        raise InputError(f"{where}: id must be a string or an integer, got {item_id!r}")
+    if isinstance(item_id, str) and not item_id:
+        raise InputError(f"{where}: id must not be empty")
+    return item_id
+
+
+def _wants_json(request: ChatRequest) -> bool:
+    response_format = request.body.get("response_format")
+    return isinstance(response_format, Mapping) and response_format.get("type") != "text"
+
+
+def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest) -> dict[str, Any]:
+    """The journal line of an answer; `OutputParseError` if a JSON answer is not JSON."""
+    record: dict[str, Any] = {
+        "id": item_id,
+        "text": completion.text,
+        "citations": [c.model_dump(mode="json") for c in completion.citations],
+        "basis": [b.model_dump(mode="json") for b in completion.basis],
+        "interaction_id": completion.interaction_id,
+        "model": completion.model,
+    }
+    if _wants_json(request):
+        if completion.parsed is not None:
+            record["parsed"] = completion.parsed.model_dump(mode="json")
+        else:
+            record["parsed"] = completion.json()
+    return record
+
+
+def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
+    """The journal line of a failure: its type, message and HTTP status."""
+    message = error.message if isinstance(error, ParallelError) else str(error)
+    record: dict[str, Any] = {
+        "id": item_id,
+        "error": {
+            "type": type(error).__name__,
+            "message": message,
+            "status_code": getattr(error, "status_code", None),
+        },
+    }
+    if isinstance(error, OutputParseError):
+        # The answer was received (and billed); keep it even though it did not parse.
+        record["text"] = error.text
+    return record
+
+
+def completion_from_record(record: Mapping[str, Any], request: ChatRequest) -> Completion:
+    """The `Completion` an answer line stands for (`raw` is the line itself)."""
+    basis = [FieldBasis.model_validate(b) for b in record.get("basis") or []]
+    citations = [Citation.model_validate(c) for c in record.get("citations") or []]
+    parsed = None
+    if request.output_model is not None:
+        if record.get("parsed") is not None:
+            parsed = request.output_model.model_validate(record["parsed"])
+        else:
+            parsed = request.output_model.model_validate_json(record["text"])
+    return Completion(
+        text=str(record["text"]),
+        model=str(record.get("model") or request.model),
+        basis=basis,
+        citations=citations,
+        interaction_id=record.get("interaction_id"),
+        parsed=parsed,
+        raw=dict(record),
+    )
+
+
+def _is_record(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and "id" in value
+        and (isinstance(value.get("text"), str) or isinstance(value.get("error"), dict))
+    )
+
+
+@dataclass
+class JournalState:
+    """What an existing journal holds."""
+
+    answered: dict[str, dict[str, Any]]
+    failed: dict[str, dict[str, Any]]
+    """The last failure of each id that has no answer yet."""
+    torn_bytes: int
+    """Bytes of a torn last line that were cut off when it was opened (0 if none)."""
+
+
+class Journal:
+    """An append-only JSONL file of answers and failures. Thread-safe; one writer at a time.
+
+    Opening it repairs a torn last line and reads what is there (`state`). `write()` makes
+    one line durable before it returns. `close()` drops failure lines that a later line for
+    the same id superseded, atomically (a temporary file renamed over the journal).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._appended = self._synced = 0
+        self._records: list[dict[str, Any]] = []
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self._lock_file()
+            torn = self._repair()
+            self._records = self._read()
+        except BaseException:
+            os.close(self._fd)
+            raise
+        answered: dict[str, dict[str, Any]] = {}
+        failed: dict[str, dict[str, Any]] = {}
+        for record in self._records:
+            key = id_key(record["id"])
+            if "error" in record:
+                if key not in answered:
+                    failed[key] = record
+            elif key not in answered:
+                answered[key] = record
+                failed.pop(key, None)
+        self.state = JournalState(answered=answered, failed=failed, torn_bytes=torn)
+        self._superseded = len(self._records) - len(answered) - len(failed)
+
+    def _lock_file(self) -> None:
+        if fcntl is None:  # pragma: no cover - Windows
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"{self.path} is in use by another running batch; wait for it to finish"
+            ) from None
+
+    def _repair(self) -> int:
+        """Cut a torn last line off (a crash between two writes never leaves one)."""
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return 0
+        tail_start = max(0, size - 1)
+        if os.pread(self._fd, 1, tail_start) == b"\n":
+            return 0
+        data = self.path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        torn = data[keep:]
+        try:
+            whole = _is_record(json.loads(torn))
+        except ValueError:
+            whole = False
+        if whole:
+            # Only the newline is missing: keep the line, finish it.
+            _write_all(self._fd, b"\n")
+            os.fsync(self._fd)
+            return 0
+        os.truncate(self.path, keep)
+        os.fsync(self._fd)
+        return len(torn)
+
+    def _read(self) -> list[dict[str, Any]]:
+        records = []
+        with self.path.open("rb") as file:
+            for number, line in enumerate(file, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if not _is_record(record):
+                    raise InputError(
+                        f"{self.path}:{number}: not a line this kit wrote (each line is a JSON "
+                        "object with an id and a text or an error); fix or move the file"
+                    )
+                records.append(record)
+        return records
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one line and make it durable (flushed and fsynced) before returning.
+
+        Writers on several threads share fsyncs: a line appended while another thread's
+        fsync runs is covered by the next one, so one fsync (~5 ms on a cloud disk) can
+        make many answers durable instead of capping the batch at one answer per fsync.
+        """
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        key = id_key(record["id"])
+        with self._lock:
+            _write_all(self._fd, line)
+            self._appended += 1
+            mine = self._appended
+            if "error" in record:
+                if key in self.state.failed:
+                    self._superseded += 1
+                self.state.failed[key] = record
+            else:
+                if self.state.failed.pop(key, None) is not None:
+                    self._superseded += 1
+                self.state.answered[key] = record
+            self._records.append(record)
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                target = self._appended
+            os.fsync(self._fd)
+            self._synced = target
+
+    def close(self) -> None:
+        """Compact (drop superseded failure lines) if there are any, then release the file."""
+        with self._sync_lock, self._lock:
+            if self._fd < 0:
+                return
+            try:
+                if self._superseded:
+                    self._compact()
+            finally:
+                os.close(self._fd)
+                self._fd = -1
+
+    def _compact(self) -> None:
+        keep = []
+        latest: dict[str, int] = {}
+        for index, record in enumerate(self._records):
+            latest[id_key(record["id"])] = index
+        for index, record in enumerate(self._records):
+            key = id_key(record["id"])
+            if "error" in record and (key in self.state.answered or latest[key] != index):
+                continue
+            keep.append(record)
+        temporary = self.path.with_name(self.path.name + ".compact")
+        with temporary.open("wb") as file:
+            for record in keep:
+                file.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self.path)
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,58 @@
+"""The price table and the cost estimate a batch prints before it sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from parallel_adapters.core import _prices
+from parallel_adapters.core._prices import estimate_cost, price_per_request
+
+
+@pytest.mark.parametrize(
+    ("model", "dollars"),
+    [
+        ("speed", 0.005),
+        ("lite", 0.005),
+        ("base", 0.010),
+        ("core", 0.025),
+        ("parallel", 0.05),
+        ("parallel-low", 0.01),
+        ("parallel-medium", 0.05),
+        ("parallel-high", 0.25),
+    ],
+)
+def test_published_prices_per_request(model: str, dollars: float) -> None:
+    assert price_per_request(model) == pytest.approx(dollars)
+
+
+def test_the_effort_prices_the_responses_model() -> None:
+    assert price_per_request("parallel", "high") == pytest.approx(0.25)
+    assert price_per_request("parallel", "low") == pytest.approx(0.01)
+    assert price_per_request("gpt-4o") is None
+
+
+def test_estimate_sums_calls_by_model_and_names_its_source() -> None:
+    estimate = estimate_cost(["base"] * 100 + ["core"] * 20 + ["speed"])
+    assert estimate.calls == 121
+    assert estimate.dollars == pytest.approx(1.0 + 0.5 + 0.005)
+    assert estimate.complete
+    text = estimate.describe()
+    assert "121 calls" in text
+    assert "100 base" in text
+    assert "$1.50" in text or "$1.51" in text
+    assert _prices.PRICES_SOURCE_DATE in text
+
+
+def test_models_without_a_price_are_reported_not_guessed() -> None:
+    estimate = estimate_cost(["base", "mystery", "mystery"])
+    assert not estimate.complete
+    assert estimate.unpriced == {"mystery": 2}
+    assert estimate.dollars == pytest.approx(0.01)
+    assert "mystery" in estimate.describe()
+
+
+def test_every_model_with_a_timeout_has_a_price() -> None:
+    # The Chat API models the kit knows are all priced: the table cannot fall behind.
+    from parallel_adapters.core._config import MODEL_TIMEOUTS
+
+    assert set(MODEL_TIMEOUTS) <= set(_prices.PRICE_PER_1000)
