@@ -10,14 +10,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import _batch, _imports, _overhead, _ratelimit, _throughput, _ttft
+from bench import _batch, _emulator_rate, _imports, _overhead, _ratelimit, _throughput, _ttft
 from bench._contenders import offline_env
 from bench._emulator import ROOT
 from bench._machine import describe, load_average
 from bench._settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = ["overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "batch"]
+SCENARIOS = [
+    "overhead",
+    "ttft",
+    "throughput",
+    "ratelimit",
+    "imports",
+    "responses",
+    "batch",
+    "emulator",
+]
 
 
 def log(message: str) -> None:
@@ -32,7 +41,9 @@ def _selected(only: str | None) -> list[str]:
         item = item.strip()
         name = SCENARIOS[int(item) - 1] if item.isdigit() else item
         if name not in SCENARIOS:
-            raise SystemExit(f"unknown scenario {item!r}; choose from 1-6 or {SCENARIOS}")
+            raise SystemExit(
+                f"unknown scenario {item!r}; choose from 1-{len(SCENARIOS)} or {SCENARIOS}"
+            )
         chosen.append(name)
     return [name for name in SCENARIOS if name in chosen]
 
@@ -50,6 +61,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _overhead.run_responses(settings, out / "profiles", log)
     if name == "batch":
         return lambda: _batch.run(settings, log)
+    if name == "emulator":
+        return lambda: _emulator_rate.run(settings, log)
     return lambda: _imports.run(settings, log)
 
 

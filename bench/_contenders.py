@@ -49,15 +49,10 @@ def _check(text: object) -> object:
 
 
 def use_default_chat(endpoint: Endpoint) -> None:
-    """Point `parallel_adapters.complete()` & co. at the emulator with the limiter off.
-
-    `default_chat()` reads only PARALLEL_API_KEY and PARALLEL_BASE_URL; there is no
-    public way to turn its limiter off, so the bench sets the instance it returns.
-    """
+    """Point `parallel_adapters.complete()` & co. at the emulator with the limiter off."""
     import parallel_adapters
-    from parallel_adapters import _chat
 
-    _chat._default = parallel_adapters.ParallelChat(
+    parallel_adapters.configure(
         api_key=endpoint.api_key, base_url=endpoint.base_url, requests_per_minute=None
     )
 

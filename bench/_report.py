@@ -333,6 +333,15 @@ def _responses(data: dict[str, Any], charts: str) -> list[str]:
     ]
 
 
+def _emulator(data: dict[str, Any], charts: str) -> list[str]:
+    lines = [f"## 8. {data['title']}", "", data["method"] + ".", ""]
+    rows = [
+        [r["label"], _r(r["requests_per_s"], ",.0f"), _r(r["ms_per_request"], ".2f")]
+        for r in data["servers"]
+    ]
+    return lines + _table(["server", "requests/s", "ms per request"], rows)
+
+
 def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
     """The numbers that explain a missed target."""
     scenario = target["scenario"]
@@ -474,7 +483,16 @@ def render(
     if results.get("load_note"):
         lines += [results["load_note"], ""]
     samples = [results["load_before"], results["load_after"]]
-    for key in ("overhead", "ttft", "throughput", "ratelimit", "imports", "responses", "batch"):
+    for key in (
+        "overhead",
+        "ttft",
+        "throughput",
+        "ratelimit",
+        "imports",
+        "responses",
+        "batch",
+        "emulator",
+    ):
         if data := results.get(key):
             samples += [data.get("load_before") or [], data.get("load_after") or []]
     busy = max((sample[0] for sample in samples if sample), default=0.0)
@@ -504,9 +522,9 @@ def render(
         "so a ratio below 1.00 is possible.",
         "- The kit's client-side rate limiter is off (`requests_per_minute=None`) in scenarios "
         "1-3: the raw SDK and the peers have none. `parallel_adapters.complete()` uses the "
-        "process-wide `default_chat()`, which has no public option for that, so the bench sets "
-        "it to `ParallelChat(requests_per_minute=None)`. Retries are left at each library's "
-        "default; no request fails, so no retry runs.",
+        "process-wide `default_chat()`, which the bench sets with "
+        "`parallel_adapters.configure(requests_per_minute=None)`. Retries are left at each "
+        "library's default; no request fails, so no retry runs.",
         "- DSPy: both contenders use `dspy.ChatAdapter()`, the signature `question -> answer` "
         "and `cache=False`; the emulator answers ChatAdapter prompts in their "
         "`[[ ## answer ## ]]` layout, so each `Predict` is one call. "
@@ -525,6 +543,7 @@ def render(
         ("imports", _imports),
         ("responses", _responses),
         ("batch", _batch),
+        ("emulator", _emulator),
     ]
     for key, section in sections:
         if data := results.get(key):

@@ -41,6 +41,10 @@ class Settings:
     # flight at 0.5 s is 64 requests/s at best, well within one core.
     batch_concurrency: int = 32
     batch_latency: float = 0.500
+    # 8. the emulator's sequential rate (raw SDK, one request at a time)
+    emulator_calls: int = 500
+    emulator_repeats: int = 5
+    emulator_warmup: int = 50
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,4 +66,7 @@ QUICK = Settings(
     ratelimit_requests=40,
     import_repeats=2,
     batch_requests=300,
+    emulator_calls=100,
+    emulator_repeats=2,
+    emulator_warmup=10,
 )

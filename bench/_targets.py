@@ -212,4 +212,19 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                 key="batch",
             )
         )
+    emulator = results.get("emulator")
+    if emulator:
+        for row in emulator["servers"]:
+            rate = row["requests_per_s"]
+            targets.append(
+                _target(
+                    f"Sequential rate of {row['label']} >= {emulator['target_per_s']:,.0f} "
+                    "requests/s (raw `openai` SDK)",
+                    f"{_range(rate, ',.0f')}/s",
+                    rate["median"] >= emulator["target_per_s"],
+                    f"{_range(row['ms_per_request'], '.2f')} ms per request",
+                    scenario="emulator",
+                    key=row["key"],
+                )
+            )
     return [t for t in targets if t is not None]

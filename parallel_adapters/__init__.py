@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._chat import ParallelChat, acomplete, astream, complete, default_chat, stream
+    from ._chat import (
+        ParallelChat,
+        acomplete,
+        astream,
+        complete,
+        configure,
+        default_chat,
+        stream,
+    )
     from .core import (
         APIConnectionError,
         APIStatusError,
@@ -85,13 +93,14 @@ __all__ = [
     "acomplete",
     "astream",
     "complete",
+    "configure",
     "default_chat",
     "merge_messages",
     "stream",
 ]
 
 _CHAT_NAMES = frozenset(
-    {"ParallelChat", "acomplete", "astream", "complete", "default_chat", "stream"}
+    {"ParallelChat", "acomplete", "astream", "complete", "configure", "default_chat", "stream"}
 )
 
 

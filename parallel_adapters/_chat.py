@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._batch import BatchItem, BatchRunner, Progress
 from ._journal import Journal, check_id, id_key
 from .core import (
     AsyncChatStream,
     BatchError,
+    ChatOptions,
     ChatStream,
     Completion,
+    ConnectionOptions,
     InputError,
     MessagesInput,
     ParallelClient,
@@ -21,7 +23,18 @@ from .core import (
 from .core._client import refuse_stream_flag
 from .core._config import DEFAULT_BATCH_CONCURRENCY
 
-__all__ = ["ParallelChat", "acomplete", "astream", "complete", "default_chat", "stream"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "ParallelChat",
+    "acomplete",
+    "astream",
+    "complete",
+    "configure",
+    "default_chat",
+    "stream",
+]
 
 
 def _prompt_list(prompts: Any, params: dict[str, Any]) -> list[Any]:
@@ -53,7 +66,7 @@ class ParallelChat(ParallelClient):
     `max_retries`, `requests_per_minute`, ...); the key defaults to `PARALLEL_API_KEY`.
     """
 
-    def __init__(self, model: str | None = None, **options: Any) -> None:
+    def __init__(self, model: str | None = None, **options: Unpack[ConnectionOptions]) -> None:
         super().__init__(model=model, **options)
 
     def __call__(self, messages: MessagesInput, **params: Any) -> Completion:
@@ -240,14 +253,40 @@ _default_lock = threading.Lock()
 
 
 def default_chat() -> ParallelChat:
-    """The process-wide `ParallelChat` behind `complete()` and friends, built from the
-    environment (`PARALLEL_API_KEY`, `PARALLEL_BASE_URL`) on first use."""
+    """The process-wide `ParallelChat` behind `complete()` and friends: the one set by
+    `configure()`, else built from the environment (`PARALLEL_API_KEY`,
+    `PARALLEL_BASE_URL`, `PARALLEL_REQUESTS_PER_MINUTE`) on first use."""
     global _default
     if _default is None:
         with _default_lock:
             if _default is None:
                 _default = ParallelChat()
     return _default
+
+
+def configure(**options: Unpack[ChatOptions]) -> ParallelChat:
+    """Replace the default client behind `complete()`, `acomplete()`, `stream()` and
+    `astream()`, and return it.
+
+    Takes the options of `ParallelChat`; those not given come from the environment as
+    it is now, so `configure()` alone re-reads it. Invalid options raise `InputError`
+    and leave the current default in place. Calls already running finish on the old one.
+    """
+    global _default
+    chat = ParallelChat(**options)
+    with _default_lock:
+        _default = chat
+    return chat
+
+
+def _forget_lock_in_child() -> None:
+    # A lock held by another thread at a fork would stay held in the child forever.
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_lock_in_child)
 
 
 def complete(messages: MessagesInput, **params: Any) -> Completion:

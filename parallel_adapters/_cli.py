@@ -37,9 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="reasoning effort for --model parallel (default: the server's, medium)",
     )
-    ask.add_argument("--stream", action="store_true", help="print the answer as it arrives")
+    # --json prints one document when the answer is complete: streamed text before it
+    # would break the JSON, so the two are refused together rather than one ignored.
+    output = ask.add_mutually_exclusive_group()
+    output.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     ask.add_argument("--schema", type=Path, help="a JSON-schema file: ask for JSON output")
-    ask.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    output.add_argument("--json", action="store_true", help="print the whole result as JSON")
     ask.add_argument("--base-url", default=None, help="default: $PARALLEL_BASE_URL or the API")
     ask.add_argument("--timeout", type=float, default=None, help="seconds (default per model)")
     ask.add_argument(
@@ -63,10 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
     add_batch_parser(commands)
 
-    emulator = commands.add_parser(
-        "emulator", help="run the local Parallel emulator", add_help=False
-    )
-    emulator.add_argument("args", nargs=argparse.REMAINDER)
+    # Listed for --help only: main() hands everything after `emulator` to the emulator's
+    # own parser (argparse.REMAINDER in a subparser drops leading options).
+    commands.add_parser("emulator", help="run the local Parallel emulator", add_help=False)
     return parser
 
 
@@ -124,7 +126,7 @@ def _ask(args: argparse.Namespace, out: TextIO) -> int:
         if args.base_url:
             options["base_url"] = args.base_url
         with ParallelChat(**options) as chat:
-            if args.stream and not args.json:
+            if args.stream:
                 stream = chat.stream(args.question, **params)
                 for part in stream:
                     out.write(part.delta)
@@ -159,20 +161,23 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         return 2
 
 
+def _emulator(argv: list[str]) -> int:
+    try:
+        from .testing._cli import main as emulator_main
+    except ImportError:
+        print(
+            "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
+            file=sys.stderr,
+        )
+        return 2
+    return emulator_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    if argv is None:
-        argv = sys.argv[1:]
-    args = _parser().parse_args(argv)
-    if args.command == "emulator":
-        try:
-            from .testing._cli import main as emulator_main
-        except ImportError:
-            print(
-                "error: the emulator needs its extra: pip install 'parallel-adapters[emulator]'",
-                file=sys.stderr,
-            )
-            return 2
-        return emulator_main(list(args.args))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["emulator"]:
+        return _emulator(words[1:])
+    args = _parser().parse_args(words)
 
     from .core import InputError, MissingAPIKeyError, ParallelError
 
@@ -182,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "batch":
             from ._batch_cli import run as run_batch
 
-            return run_batch(args, argv, sys.stdout, sys.stderr)
+            return run_batch(args, words, sys.stdout, sys.stderr)
         return _ask(args, sys.stdout)
     except (InputError, MissingAPIKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._config import RESPONSES_MODELS, ParallelConfig
+from ._config import RESPONSES_MODELS, ChatOptions, ParallelConfig
 from ._errors import InputError
 from ._messages import MessagesInput
 from ._request import ChatRequest, shape_request
 from ._response import Completion
 from ._responses import is_responses_model, shape_responses_request
 from ._transport import AsyncChatStream, ChatStream, Transport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["ParallelClient", "refuse_stream_flag"]
 
@@ -33,6 +36,9 @@ def _whole(request: ChatRequest) -> ChatRequest:
     return request
 
 
+_Client = TypeVar("_Client", bound="ParallelClient")
+
+
 class ParallelClient:
     """Validated requests in, `Completion`s out; sync, async and streaming.
 
@@ -41,7 +47,9 @@ class ParallelClient:
     input raises `InputError` before anything is sent.
     """
 
-    def __init__(self, config: ParallelConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self, config: ParallelConfig | None = None, **options: Unpack[ChatOptions]
+    ) -> None:
         if config is None:
             config = ParallelConfig.from_options(**options)
         elif options:
@@ -147,13 +155,14 @@ class ParallelClient:
         await self._transport.aclose()
         self._transport.close()
 
-    def __enter__(self) -> ParallelClient:
+    # Typed through a TypeVar so `with ParallelChat() as chat:` gives a ParallelChat.
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> ParallelClient:
+    async def __aenter__(self: _Client) -> _Client:
         return self
 
     async def __aexit__(self, *_: object) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -16,6 +16,8 @@ __all__ = [
     "EFFORT_TIMEOUTS",
     "MODEL_TIMEOUTS",
     "RESPONSES_MODELS",
+    "ChatOptions",
+    "ConnectionOptions",
     "ParallelConfig",
     "ReasoningEffort",
 ]
@@ -31,7 +33,11 @@ BASE_URL_ENV = "PARALLEL_BASE_URL"
 # switches a whole deployment without code changes.
 RATE_LIMIT_STORE_ENV = "PARALLEL_RATE_LIMIT_STORE"
 DEFAULT_RATE_LIMIT_STORE = "memory"
+# A whole number, or "off" for no client-side limiter.
+REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
 
+# The Chat API's models; any other name (but the Responses API's) is refused before sending.
+MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
 # 60 s-5 min (core); each timeout leaves about twice the worst case.
 MODEL_TIMEOUTS: dict[str, float] = {"speed": 60.0, "lite": 180.0, "base": 300.0, "core": 600.0}
@@ -80,6 +86,34 @@ MAX_CONNECTIONS = 2000
 MAX_KEEPALIVE_CONNECTIONS = 500
 
 AuthHeader = Literal["bearer", "x-api-key"]
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of `ParallelConfig` but `model`, for type checkers:
+    `ParallelChat(model, **options)`. A test keeps it in step with `ParallelConfig`."""
+
+    api_key: str | SecretStr | None
+    base_url: str
+    timeout: float | None
+    max_retries: int
+    retry_timeouts: bool
+    reasoning_effort: ReasoningEffort | None
+    requests_per_minute: int | None
+    rate_limit_window: float
+    rate_limit_store: str
+    auth_header: AuthHeader
+    extra_headers: dict[str, str]
+    retry_initial_delay: float
+    retry_max_delay: float
+    max_retry_after: float
+    max_response_bytes: int
+    max_line_bytes: int
+
+
+class ChatOptions(ConnectionOptions, total=False):
+    """Every keyword option of `ParallelConfig`: `ParallelClient(**options)`, `configure()`."""
+
+    model: str | None
 
 
 class ParallelConfig(BaseModel):
@@ -202,6 +236,8 @@ class ParallelConfig(BaseModel):
             values["base_url"] = os.environ[BASE_URL_ENV]
         if "rate_limit_store" not in values and os.environ.get(RATE_LIMIT_STORE_ENV):
             values["rate_limit_store"] = os.environ[RATE_LIMIT_STORE_ENV]
+        if "requests_per_minute" not in values and os.environ.get(REQUESTS_PER_MINUTE_ENV):
+            values["requests_per_minute"] = _rate_from_env(os.environ[REQUESTS_PER_MINUTE_ENV])
         try:
             return cls(**values)
         except ValidationError as exc:
@@ -248,9 +284,15 @@ class ParallelConfig(BaseModel):
     def require_key(self) -> str:
         """The key in clear, for the transport; `MissingAPIKeyError` when none is set."""
         if self.api_key is None or not self.api_key.get_secret_value():
+            # Setting only PARALLEL_BASE_URL for the emulator is an easy mistake.
+            hint = (
+                ""
+                if self.base_url == DEFAULT_BASE_URL
+                else " (a local emulator needs a key too: any, with --any-key)"
+            )
             raise MissingAPIKeyError(
                 f"no Parallel API key: set the {API_KEY_ENV} environment variable or pass "
-                "api_key=..."
+                f"api_key=...{hint}"
             )
         return self.api_key.get_secret_value()
 
@@ -280,6 +322,17 @@ class ParallelConfig(BaseModel):
         data["rate_limit_store"] = redact_store_url(self.rate_limit_store)
         data["api_key_set"] = self.api_key is not None
         return data
+
+
+def _rate_from_env(text: str) -> int | None:
+    value = text.strip()
+    if value.lower() in ("off", "none"):
+        return None
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise InputError(
+        f"{REQUESTS_PER_MINUTE_ENV} must be a positive whole number or 'off', not {text!r}"
+    )
 
 
 # Options where an explicit None means "off" rather than "use the default".

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
 import weakref
@@ -174,3 +175,18 @@ def shared_limiter(
                 budget_id=budget_id,
             )
         return limiter
+
+
+def _forget_in_child() -> None:
+    """A forked child starts with no limiters and a free lock.
+
+    A lock held by another thread at the fork stays held forever in the child, and the
+    copied request log is the parent's spending, not the child's.
+    """
+    global _lock
+    _lock = threading.Lock()
+    _limiters.clear()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ._config import MODELS, RESPONSES_MODELS
 from ._errors import InputError
 from ._messages import MessagesInput, merge_messages
 
@@ -64,6 +65,21 @@ def _warn_once(param: str) -> None:
     warnings.warn(
         f"the Parallel Chat API ignores {param!r}; it was not sent, and the answer will not "
         "honour it",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _warn_speed_format_once() -> None:
+    # Parallel's docs mark response_format fully supported and use it on speed, so it is
+    # sent; but speed has no basis, which is easy to miss when asking for fields.
+    with _warned_lock:
+        if "speed-response-format" in _warned:
+            return
+        _warned.add("speed-response-format")
+    warnings.warn(
+        "model 'speed' returns no basis: a response_format answer from it has no citations, "
+        "reasoning or confidence per field; use lite, base or core for those",
         UserWarning,
         stacklevel=4,
     )
@@ -221,6 +237,11 @@ def shape_request(
     """Validate everything and build the request body; raises `InputError` before any I/O."""
     if not isinstance(model, str) or not model.strip():
         raise InputError(f"model must be a non-empty string, got {model!r}")
+    if model not in MODELS:
+        raise InputError(
+            f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}; "
+            f"the Responses API's are {', '.join(RESPONSES_MODELS)}"
+        )
     n = params.get("n")
     if n is not None and n != 1:
         raise InputError(f"n={n!r} is not supported: the Parallel Chat API returns one choice")
@@ -243,6 +264,8 @@ def shape_request(
         body["stream"] = True
     if wire_format is not None:
         body["response_format"] = wire_format
+        if model == "speed" and wire_format["type"] != "text":
+            _warn_speed_format_once()
     if previous_interaction_id:
         body["previous_interaction_id"] = previous_interaction_id
     if extra_body:

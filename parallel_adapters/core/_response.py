@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +21,7 @@ from ._spans import CitedSpan, WebSearchCall, insert_markers
 
 __all__ = ["Completion", "StreamAccumulator", "StreamPart", "completion_from_body"]
 
+_Model = TypeVar("_Model", bound=BaseModel)
 logger = logging.getLogger("parallel_adapters")
 
 # Models that answer without a basis: their streams have no last-chunk evidence.
@@ -67,6 +68,19 @@ class Completion:
 
     def __str__(self) -> str:
         return self.text
+
+    def parsed_as(self, model: type[_Model]) -> _Model:
+        """The answer as an instance of `model`, typed for checkers: `parsed` when it is
+        one (`response_format=model`), else the answer's JSON validated against `model`.
+
+        Raises `OutputParseError` if the answer does not fit `model`.
+        """
+        if isinstance(self.parsed, model):
+            return self.parsed
+        parsed = _parse_output(self.text, model)
+        if not isinstance(parsed, model):  # pragma: no cover - _parse_output returns one
+            raise OutputParseError(f"the answer is not a {model.__name__}", text=self.text)
+        return parsed
 
     def text_with_markers(self, template: str = "[{n}]") -> str:
         """The text with `template.format(n=...)` right after each cited span.

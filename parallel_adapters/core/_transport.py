@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -138,6 +139,13 @@ def _limits() -> Any:
     return pool_limits(MAX_CONNECTIONS, MAX_KEEPALIVE_CONNECTIONS)
 
 
+# Every live Transport, so a forked child can give each fresh clients (see _after_fork).
+_live: weakref.WeakSet[Transport] = weakref.WeakSet()
+# The parent's clients, held in a forked child so they are never closed there: their
+# pooled sockets are the parent's too, and closing would take their (maybe held) locks.
+_inherited: list[object] = []
+
+
 def is_transient(error: ParallelError) -> bool:
     """Worth another attempt: 408, 429, 5xx, timeouts, dropped connections, garbled bodies."""
     if isinstance(error, (APITimeoutError, APIConnectionError, RateLimitError)):
@@ -205,9 +213,23 @@ class Transport:
         self._client: openai.OpenAI | None = None
         self._async_clients: _ClientsByLoop = weakref.WeakKeyDictionary()
         self._limiter: RequestLimiter | None = None
+        _live.add(self)
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.config.base_url!r})"
+
+    def _after_fork(self) -> None:
+        """In a forked child: new clients and limiter on first use, a free lock.
+
+        The inherited pool's connections are shared with the parent (two processes
+        reading one socket cross their answers), its locks may be held by a thread that
+        does not exist here, and the limiter's log is the parent's.
+        """
+        _inherited.append((self._client, list(self._async_clients.values())))
+        self._lock = threading.Lock()
+        self._client = None
+        self._async_clients = weakref.WeakKeyDictionary()
+        self._limiter = None
 
     # -- clients -------------------------------------------------------------------------
 
@@ -424,6 +446,15 @@ class Transport:
 
     def astream(self, request: ChatRequest) -> AsyncChatStream:
         return AsyncChatStream(self, request)
+
+
+def _after_fork_in_child() -> None:
+    for transport in list(_live):
+        transport._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _stream_broken(error: ParallelError, accumulator: _Accumulator) -> StreamError:

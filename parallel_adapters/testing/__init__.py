@@ -51,6 +51,15 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
   `find_secrets()`; see cassettes/README.md in the repository.
 """
 
+try:
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # exercised in a subprocess by tests/testing/test_import.py
+    raise ImportError(
+        "parallel_adapters.testing (the emulator) needs its extra: "
+        'pip install "parallel-adapters[emulator]"'
+    ) from exc
+
 from ._cassettes import (
     PROVENANCE_HEADER,
     RecordingBackend,

@@ -153,9 +153,14 @@ def run_foreground(app: EmulatorApp, host: str, port: int) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A bound TCP socket; uvicorn listens on it."""
+    """A bound TCP socket; uvicorn listens on it.
+
+    The protocol must be named: asyncio sets TCP_NODELAY only on accepted sockets whose
+    `proto` is IPPROTO_TCP, and with protocol 0 Nagle's algorithm and delayed ACKs held
+    every answer ~40 ms.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -16,6 +16,7 @@ SENTINEL = "sk-SENTINEL-4c1d-never-print-me"
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PARALLEL_API_KEY", raising=False)
     monkeypatch.delenv("PARALLEL_BASE_URL", raising=False)
+    monkeypatch.delenv("PARALLEL_REQUESTS_PER_MINUTE", raising=False)
 
 
 def test_defaults() -> None:
@@ -110,3 +111,41 @@ def test_replace_keeps_the_key_and_changes_the_rest() -> None:
     changed = config.replace(model="core", timeout=9)
     assert changed.model == "core" and changed.timeout == 9
     assert changed.require_key() == SENTINEL
+
+
+@pytest.mark.parametrize(("value", "expected"), [("120", 120), (" 60 ", 60), ("off", None)])
+def test_environment_sets_the_request_rate(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: int | None
+) -> None:
+    monkeypatch.setenv("PARALLEL_REQUESTS_PER_MINUTE", value)
+    assert ParallelConfig.from_options().requests_per_minute == expected
+    # An explicit option wins, including None (no limiter).
+    assert ParallelConfig.from_options(requests_per_minute=5).requests_per_minute == 5
+    assert ParallelConfig.from_options(requests_per_minute=None).requests_per_minute is None
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-3", "1.5"])
+def test_a_bad_request_rate_in_the_environment_is_named(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("PARALLEL_REQUESTS_PER_MINUTE", value)
+    with pytest.raises(InputError, match="PARALLEL_REQUESTS_PER_MINUTE"):
+        ParallelConfig.from_options()
+
+
+def test_the_typed_options_name_every_config_field() -> None:
+    from parallel_adapters.core import ChatOptions, ConnectionOptions
+
+    assert set(ChatOptions.__annotations__) | set(ConnectionOptions.__annotations__) == set(
+        ParallelConfig.model_fields
+    )
+    assert "model" not in ConnectionOptions.__annotations__
+
+
+def test_a_missing_key_with_another_base_url_says_an_emulator_needs_one_too() -> None:
+    chat = ParallelChat(base_url="http://127.0.0.1:8787")
+    with pytest.raises(MissingAPIKeyError, match="emulator needs a key too"):
+        chat("hello")
+    with pytest.raises(MissingAPIKeyError) as caught:
+        ParallelChat()("hello")
+    assert "emulator" not in str(caught.value)

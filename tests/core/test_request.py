@@ -35,8 +35,37 @@ def test_body_has_model_messages_and_nothing_the_api_ignores() -> None:
     assert request.body == {"model": "lite", "messages": [{"role": "user", "content": "Hi"}]}
 
 
-def test_unknown_model_names_pass_through() -> None:
-    assert shape_request("x", model="ultra-9000").body["model"] == "ultra-9000"
+@pytest.mark.parametrize("model", ["gpt-4o", "ultra-9000", "SPEED", "openai/gpt-4o"])
+def test_an_unknown_model_is_refused_naming_the_models(model: str) -> None:
+    with pytest.raises(InputError) as caught:
+        shape_request("x", model=model)
+    message = str(caught.value)
+    assert repr(model) in message
+    assert "speed, lite, base, core" in message
+
+
+def test_response_format_on_speed_is_sent_with_a_warning_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parallel_adapters.core import _request
+
+    monkeypatch.setattr(_request, "_warned", set())
+    schema = {"type": "object", "properties": {"year": {"type": "integer"}}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = shape_request("x", model="speed", response_format=schema)
+        shape_request("y", model="speed", response_format=schema)
+    assert [str(w.message) for w in caught if "no basis" in str(w.message)] == [
+        str(caught[0].message)
+    ]
+    assert "'speed' returns no basis" in str(caught[0].message)
+    # Parallel's docs mark response_format fully supported and use it on speed.
+    assert first.body["response_format"]["type"] == "json_schema"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shape_request("x", model="base", response_format=schema)
+        monkeypatch.setattr(_request, "_warned", set())
+        shape_request("x", model="speed")
 
 
 def test_stream_previous_interaction_and_extra_body() -> None:

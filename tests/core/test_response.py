@@ -203,3 +203,19 @@ def test_non_dict_chunks_are_ignored() -> None:
     assert accumulator.add("garbage") == ""
     assert accumulator.add(_chunk("x")) == "x"
     assert accumulator.finish().text == "x"
+
+
+def test_parsed_as_returns_the_parsed_model_or_validates_the_text() -> None:
+    from pydantic import BaseModel
+
+    from parallel_adapters import Completion, OutputParseError
+
+    class City(BaseModel):
+        name: str
+
+    parsed = City(name="Paris")
+    assert Completion(text="{}", model="base", parsed=parsed).parsed_as(City) is parsed
+    # Asked with a dict schema: no class was known, the text is validated now.
+    assert Completion(text='{"name": "Lima"}', model="base").parsed_as(City) == City(name="Lima")
+    with pytest.raises(OutputParseError):
+        Completion(text="Lima", model="base").parsed_as(City)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
+from parallel_adapters.core import ChatRequest
 from parallel_adapters.testing import ParallelEmulator
 
 FAST_RETRIES = {"retry_initial_delay": 0.01, "retry_max_delay": 0.02}
@@ -183,7 +184,9 @@ def test_wrong_key_and_unknown_model(emulator: ParallelEmulator) -> None:
     with pytest.raises(pa.AuthenticationError):
         pa.ParallelChat(base_url=emulator.base_url, api_key="wrong", requests_per_minute=None)("x")
     with pytest.raises(pa.PermissionDeniedError, match="invalid model"):
-        _chat(emulator, model="ultra")("x")
+        _chat(emulator).send(
+            ChatRequest(body={"model": "ultra", "messages": [{"role": "user", "content": "x"}]})
+        )
     assert _chat_requests(emulator) == 2
 
 

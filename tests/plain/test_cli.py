@@ -130,3 +130,43 @@ def test_ask_offline_uses_the_embedded_emulator(
     out = capsys.readouterr().out
     assert "DSPy" in out
     assert "Sources:" in out
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1"])
+def test_a_bad_timeout_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], timeout: str
+) -> None:
+    monkeypatch.setenv("PARALLEL_API_KEY", SENTINEL)
+    assert main(["ask", "hi", "--timeout", timeout, "--offline"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ") and "timeout" in err[0]
+    assert "pydantic" not in err[0] and "validation error" not in err[0]
+
+
+def test_stream_and_json_do_not_combine(
+    emulator: ParallelEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --json prints one document once the answer is complete; streaming text before it
+    # would make the output unreadable as JSON, and silently not streaming misleads.
+    monkeypatch.setenv("PARALLEL_API_KEY", "test-key")
+    monkeypatch.setenv("PARALLEL_BASE_URL", emulator.base_url)
+    with pytest.raises(SystemExit) as exited:
+        main(["ask", "hi", "--stream", "--json"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "--json" in err and "--stream" in err
+    assert emulator.requests == []
+
+
+def test_an_unknown_model_names_the_models_before_sending(
+    emulator: ParallelEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PARALLEL_API_KEY", "test-key")
+    monkeypatch.setenv("PARALLEL_BASE_URL", emulator.base_url)
+    assert main(["ask", "hi", "--model", "gpt-4o"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "'gpt-4o'" in err[0]
+    assert all(model in err[0] for model in ("speed", "lite", "base", "core"))
+    assert emulator.requests == []

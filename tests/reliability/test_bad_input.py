@@ -265,7 +265,7 @@ def test_a_10_mb_message_goes_through(emulator: testing.ParallelEmulator, make_c
 
 @pytest.mark.parametrize("model", ["ultra", "gpt-4o", "SPEED", "speed-2", "core\u00a0"])
 @pytest.mark.parametrize("adapter", ["plain", "llama_index", "dspy"])
-def test_an_unknown_model_gets_the_servers_typed_error(
+def test_an_unknown_model_is_refused_before_sending_naming_the_models(
     emulator: testing.ParallelEmulator, model: str, adapter: str
 ) -> None:
     options = {
@@ -284,8 +284,21 @@ def test_an_unknown_model_gets_the_servers_typed_error(
         from parallel_adapters.dspy import ParallelLM
 
         ask = ParallelLM(model, cache=False, **options)
-    with pytest.raises(pa.PermissionDeniedError) as caught:
+    with pytest.raises(pa.InputError) as caught:
         ask("What is DSPy?")
+    assert "speed, lite, base, core" in str(caught.value)
+    assert chat_requests(emulator) == 0
+
+
+def test_a_model_the_server_refuses_gets_its_typed_error(
+    emulator: testing.ParallelEmulator, make_chat: Any
+) -> None:
+    # A request built by hand skips the check; the server has the last word.
+    from parallel_adapters.core import ChatRequest
+
+    unknown = ChatRequest(body={"model": "ultra", "messages": [{"role": "user", "content": "Hi"}]})
+    with pytest.raises(pa.PermissionDeniedError) as caught:
+        make_chat().send(unknown)
     assert caught.value.status_code == 403
     assert "model" in caught.value.message  # the server's words, with its ref_id
     assert chat_requests(emulator) == 1

@@ -261,7 +261,7 @@ def test_cli_output_including_errors(
         ("ask", ["ask", QUESTION, "--model", "lite", *base], 0),
         ("ask --stream", ["ask", QUESTION, "--stream", *base], 0),
         ("ask --json", ["ask", QUESTION, "--json", "--model", "base", *base], 0),
-        ("unknown model", ["ask", QUESTION, "--model", "ultra", *base], 1),
+        ("unknown model", ["ask", QUESTION, "--model", "ultra", *base], 2),
         ("bad timeout", ["ask", QUESTION, "--timeout", "-1", *base], 2),
         ("missing schema", ["ask", QUESTION, "--schema", "/nonexistent.json", *base], 2),
         ("bad argument", ["ask", "--no-such-flag"], 2),

@@ -140,3 +140,17 @@ async def test_the_app_runs_in_process_without_a_server() -> None:
                 },
                 json=body(),
             )
+
+
+def test_accepted_connections_have_tcp_nodelay() -> None:
+    # Without TCP_NODELAY, Nagle's algorithm and delayed ACKs held every answer ~40 ms.
+    with ParallelEmulator() as emulator, httpx.Client(base_url=emulator.base_url) as http:
+        response = http.post(
+            "/chat/completions", headers={"authorization": "Bearer test-key"}, json=body()
+        )
+        assert response.status_code == 200
+        transports = list(emulator.app.connections._transports.values())
+        assert transports, "the open keep-alive connection is registered"
+        for transport in transports:
+            sock = transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
