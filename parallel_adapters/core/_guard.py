@@ -141,7 +141,8 @@ def guard_sockets(transport: Any, backend: type[_Backend] | type[_AsyncBackend])
 
     The pool's backend is not public API in either library; without it the deadline
     still holds between body chunks, only a stalled single read may outlast it by up
-    to the read timeout. tests/core/test_guard.py fails if the attribute moves.
+    to the read timeout. The trickled-headers test in tests/core/test_hostile.py fails
+    if the attribute moves.
     """
     pool = getattr(transport, "_pool", None)
     inner = getattr(pool, "_network_backend", None)

@@ -378,3 +378,16 @@ def test_deeply_nested_json_is_a_typed_error(mode: str) -> None:
     with HostileServer(deep) as server:
         error = raises(server.base_url, mode, pa.ServerError)
     assert "nested" in error.message
+
+
+def test_ask_stream_fails_loudly_on_an_error_event(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parallel_adapters._cli import main
+
+    frame = b'event: error\ndata: {"message": "quota exhausted for this key"}\n\n'
+    with HostileServer(lambda x: x.respond(200, "text/event-stream", frame)) as server:
+        monkeypatch.setenv("PARALLEL_API_KEY", KEY)
+        monkeypatch.setenv("PARALLEL_BASE_URL", server.base_url)
+        assert main(["ask", "q", "--stream"]) == 1
+    assert "quota exhausted" in capsys.readouterr().err
