@@ -40,7 +40,9 @@ Its scenarios (`python -m bench --only 1,3` or `--only overhead,ttft` picks some
 4. `ratelimit`: behaviour at the rate limit;
 5. `imports`: import time;
 6. `responses`: `complete(model="parallel")` against the raw SDK's `responses.create`;
-7. `batch`: `parallel-adapters batch` on 2,000 questions, and a SIGKILL and resume.
+7. `batch`: `parallel-adapters batch` on 2,000 questions, and a SIGKILL and resume;
+8. `emulator`: the emulator's sequential rate with the raw SDK as client, in a thread
+   and as a separate `parallel-adapters emulator` process.
 
 A separate run measures the kit alone at scale ([Running at scale](scale.md)): the cost
 of one limiter acquire for each `rate_limit_store`, the share of the budget 4 processes
