@@ -47,12 +47,25 @@ from llama_index.core.program.utils import process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
-from ..core import ChatRequest, InputError, OutputParseError, ParallelClient, ParallelConfig
+from ..core import (
+    ChatRequest,
+    InputError,
+    OutputParseError,
+    ParallelClient,
+    ParallelConfig,
+    is_responses_model,
+)
+from ..core._config import RESPONSES_MAX_INPUT_CHARS
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
 from ._structured import ParallelStructuredLLM
 
-__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT", "ParallelLLM"]
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DEFAULT_NUM_OUTPUT",
+    "RESPONSES_INPUT_TOKENS",
+    "ParallelLLM",
+]
 
 dispatcher = get_dispatcher(__name__)
 
@@ -66,6 +79,12 @@ DEFAULT_CONTEXT_WINDOW = 32_768
 """Tokens `ParallelLLM.metadata` reports as its context window, for LlamaIndex's prompt fitting."""
 DEFAULT_NUM_OUTPUT = 4_096
 """Tokens `ParallelLLM.metadata` reserves for the answer (the server ignores `max_tokens`)."""
+# The Responses API refuses input (instructions included) over 20,000 characters, and
+# LlamaIndex counts tokens, not characters. English averages about 4 characters a token
+# (cl100k), but code, URLs and numbers run longer; 5 keeps a packed prompt under the
+# limit in practice, and the core still refuses an oversized one before sending.
+RESPONSES_INPUT_TOKENS = RESPONSES_MAX_INPUT_CHARS // 5
+"""Prompt tokens `ParallelLLM.metadata` leaves room for on `model="parallel"` (4,000)."""
 
 _CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
@@ -121,8 +140,12 @@ class ParallelLLM(CustomLLM):
     `additional_kwargs` (streams: on the last chunk); `raw` is the JSON body.
     """
 
-    model: str = Field(default=_core_default("model"), description="speed, lite, base or core.")
-    """The model: `speed`, `lite`, `base` or `core` (default `speed`)."""
+    model: str = Field(
+        default=_core_default("model"),
+        description="speed, lite, base, core (Chat API) or parallel[-low|-medium|-high].",
+    )
+    """`speed`, `lite`, `base`, `core` (Chat API; default `speed`), or `parallel` and
+    `parallel-low|medium|high` (Responses API)."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     """The API key; `PARALLEL_API_KEY` when not given. Never serialized or pickled."""
     base_url: str | None = Field(
@@ -197,11 +220,22 @@ class ParallelLLM(CustomLLM):
         state["__dict__"] = {**state["__dict__"], "api_key": None}
         return state
 
+    def _context_window(self) -> int:
+        if "context_window" in self.model_fields_set or not is_responses_model(self.model):
+            return self.context_window
+        # LlamaIndex packs prompts into context_window - num_output; the answer does not
+        # count against the input limit, so the window is the input budget plus num_output.
+        return RESPONSES_INPUT_TOKENS + self.num_output
+
     @property
     def metadata(self) -> LLMMetadata:
-        """A chat model with `context_window` and `num_output`, for LlamaIndex."""
+        """A chat model with `context_window` and `num_output`, for LlamaIndex.
+
+        On the Responses API (`parallel`, `parallel-low|medium|high`) the default window
+        leaves `RESPONSES_INPUT_TOKENS` for the prompt: its input limit is 20,000 characters.
+        """
         return LLMMetadata(
-            context_window=self.context_window,
+            context_window=self._context_window(),
             num_output=self.num_output,
             is_chat_model=True,
             is_function_calling_model=False,
