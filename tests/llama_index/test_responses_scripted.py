@@ -152,6 +152,13 @@ def test_web_query_engine_has_one_node_per_citation_with_its_passages(
     assert "spans" not in nodes[0].node.get_content(metadata_mode="llm")  # type: ignore[arg-type]
     assert [n.node.node_id for n in source_nodes_of(response)] == [n.node.node_id for n in nodes]
 
+    streaming = ParallelWebQueryEngine(llm=_llm(emulator, "parallel"), streaming=True)
+    streamed = streaming.query("Where is Paris?")
+    assert "".join(streamed.response_gen) == TEXT  # type: ignore[union-attr]
+    assert [n.node.get_content() for n in streamed.source_nodes] == [
+        n.node.get_content() for n in nodes
+    ]
+
 
 def test_citation_markers_match_the_source_nodes_on_responses(
     emulator: ParallelEmulator,
@@ -206,12 +213,13 @@ def test_structured_predict_sends_text_format_and_gets_per_field_basis(
     structured = llm.as_structured_llm(City)
     response = structured.chat([ChatMessage(role="user", content="Capital of France?")])
     streamed = list(llm.stream_structured_predict(City, prompt, country="France"))
-    assert city == City(name="Paris", country="France") == response.raw == streamed[-1]
+    acity = asyncio.run(llm.astructured_predict(City, prompt, country="France"))
+    assert city == City(name="Paris", country="France") == response.raw == streamed[-1] == acity
     for request in script.seen:
         text_format = request.body["text"]["format"]
         assert text_format["type"] == "json_schema"
         assert set(text_format["schema"]["properties"]) == {"name", "country"}
-    assert len(script.seen) == 3
+    assert len(script.seen) == 4
     by_field = {b.field: [c.url for c in b.citations] for b in basis_of(response)}
     assert by_field == {"name": [PARIS.url], "country": [SEINE.url]}
 
