@@ -128,7 +128,9 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     `query()` returns a `Response` whose `source_nodes` are the cited pages and whose
     `metadata` holds `basis`, `citations` and `interaction_id`, so it works wherever
     LlamaIndex reads source nodes, including as a `QueryEngineTool` in an agent. Use a
-    research model (`lite`, `base`, `core`): `speed` answers without a basis.
+    research model (`lite`, `base`, `core`) or the Responses API (`parallel`, one node per
+    citation holding the passages it backs): `speed` answers without a basis.
+    `citation_markers=True` numbers the answer's citations `[n]` after `source_nodes`.
 
     `llm.system_prompt`, when set, is sent as the system message. With
     `streaming=True`, `source_nodes` and `metadata` are filled once the stream ends.
