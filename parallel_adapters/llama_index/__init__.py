@@ -32,8 +32,8 @@ from ..core import (
 )
 from ._basis_events import BasisCollector, LLMCall, collect_basis
 from ._llm import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUT, ParallelLLM
-from ._query_engine import ParallelWebQueryEngine, source_nodes_of
-from ._research import basis_of, citations_of, interaction_id_of, research_of
+from ._query_engine import ParallelWebQueryEngine, marked_text, source_nodes_of
+from ._research import basis_of, citations_of, interaction_id_of, research_of, spans_of
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -54,6 +54,8 @@ __all__ = [
     "citations_of",
     "collect_basis",
     "interaction_id_of",
+    "marked_text",
     "research_of",
     "source_nodes_of",
+    "spans_of",
 ]

@@ -47,12 +47,25 @@ from llama_index.core.program.utils import process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
-from ..core import ChatRequest, InputError, OutputParseError, ParallelClient, ParallelConfig
+from ..core import (
+    ChatRequest,
+    InputError,
+    OutputParseError,
+    ParallelClient,
+    ParallelConfig,
+    is_responses_model,
+)
+from ..core._config import RESPONSES_MAX_INPUT_CHARS
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
 from ._structured import ParallelStructuredLLM
 
-__all__ = ["DEFAULT_CONTEXT_WINDOW", "DEFAULT_NUM_OUTPUT", "ParallelLLM"]
+__all__ = [
+    "DEFAULT_CONTEXT_WINDOW",
+    "DEFAULT_NUM_OUTPUT",
+    "RESPONSES_INPUT_TOKENS",
+    "ParallelLLM",
+]
 
 dispatcher = get_dispatcher(__name__)
 
@@ -66,6 +79,12 @@ DEFAULT_CONTEXT_WINDOW = 32_768
 """Tokens `ParallelLLM.metadata` reports as its context window, for LlamaIndex's prompt fitting."""
 DEFAULT_NUM_OUTPUT = 4_096
 """Tokens `ParallelLLM.metadata` reserves for the answer (the server ignores `max_tokens`)."""
+# The Responses API refuses input (instructions included) over 20,000 characters, and
+# LlamaIndex counts tokens, not characters. English averages about 4 characters a token
+# (cl100k), but code, URLs and numbers run longer; 5 keeps a packed prompt under the
+# limit in practice, and the core still refuses an oversized one before sending.
+RESPONSES_INPUT_TOKENS = RESPONSES_MAX_INPUT_CHARS // 5
+"""Prompt tokens `ParallelLLM.metadata` leaves room for on `model="parallel"` (4,000)."""
 
 _CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
@@ -121,8 +140,12 @@ class ParallelLLM(CustomLLM):
     `additional_kwargs` (streams: on the last chunk); `raw` is the JSON body.
     """
 
-    model: str = Field(default=_core_default("model"), description="speed, lite, base or core.")
-    """The model: `speed`, `lite`, `base` or `core` (default `speed`)."""
+    model: str = Field(
+        default=_core_default("model"),
+        description="speed, lite, base, core (Chat API) or parallel[-low|-medium|-high].",
+    )
+    """`speed`, `lite`, `base`, `core` (Chat API; default `speed`), or `parallel` and
+    `parallel-low|medium|high` (Responses API)."""
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     """The API key; `PARALLEL_API_KEY` when not given. Never serialized or pickled."""
     base_url: str | None = Field(
@@ -156,9 +179,13 @@ class ParallelLLM(CustomLLM):
     max_retry_after: float = _config_field("max_retry_after")
     """Same as `ParallelConfig.max_retry_after`."""
     max_response_bytes: int = _config_field("max_response_bytes")
+    """Same as `ParallelConfig.max_response_bytes`."""
     max_line_bytes: int = _config_field("max_line_bytes")
+    """Same as `ParallelConfig.max_line_bytes`."""
     retry_timeouts: bool = _config_field("retry_timeouts")
+    """Same as `ParallelConfig.retry_timeouts`."""
     reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
+    """Responses API models only: `low`, `medium` or `high` (None: the server's default)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
@@ -203,11 +230,22 @@ class ParallelLLM(CustomLLM):
         state["__dict__"] = {**state["__dict__"], "api_key": None}
         return state
 
+    def _context_window(self) -> int:
+        if "context_window" in self.model_fields_set or not is_responses_model(self.model):
+            return self.context_window
+        # LlamaIndex packs prompts into context_window - num_output; the answer does not
+        # count against the input limit, so the window is the input budget plus num_output.
+        return RESPONSES_INPUT_TOKENS + self.num_output
+
     @property
     def metadata(self) -> LLMMetadata:
-        """A chat model with `context_window` and `num_output`, for LlamaIndex."""
+        """A chat model with `context_window` and `num_output`, for LlamaIndex.
+
+        On the Responses API (`parallel`, `parallel-low|medium|high`) the default window
+        leaves `RESPONSES_INPUT_TOKENS` for the prompt: its input limit is 20,000 characters.
+        """
         return LLMMetadata(
-            context_window=self.context_window,
+            context_window=self._context_window(),
             num_output=self.num_output,
             is_chat_model=True,
             is_function_calling_model=False,
@@ -305,44 +343,52 @@ class ParallelLLM(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The answer, with the research in `additional_kwargs`; kwargs go to the API."""
         return self._chat(messages, **kwargs)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Chunks with `delta`, then a closing chunk carrying the research."""
         return self._stream_chat(messages, **kwargs)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The async `chat`."""
         return await self._achat(messages, **kwargs)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        """The async `stream_chat`."""
         return await self._astream_chat(messages, **kwargs)
 
     # -- completion: one user message through the undecorated chat methods --------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """`chat` with the prompt as one user message."""
         return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """`stream_chat` with the prompt as one user message."""
         return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        """The async `complete`."""
         return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
+        """The async `stream_complete`."""
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # -- structured output: the schema goes as response_format, not as prompt prose ----------

@@ -16,11 +16,12 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from ..core import Source
+from ..core import Citation, CitedSpan, InputError, Source
+from ..core._spans import insert_markers  # the same numbering as Completion.text_with_markers
 from ._llm import ParallelLLM
-from ._research import research_of
+from ._research import is_responses_answer, research_of, spans_of
 
-__all__ = ["ParallelWebQueryEngine", "source_nodes_of"]
+__all__ = ["ParallelWebQueryEngine", "marked_text", "source_nodes_of"]
 
 # Stable node ids: the same page cited for the same field is the same node.
 _NODE_NAMESPACE = uuid.UUID("5a1d2c4e-7f0b-4b8e-9a51-3c6f1e2d8b70")
@@ -50,12 +51,71 @@ def _node(source: Source) -> NodeWithScore:
     return NodeWithScore(node=node, score=None)
 
 
-def source_nodes_of(response: Any) -> list[NodeWithScore]:
-    """Source nodes (one per cited page and output field) for a `ParallelLLM` response.
+def _answer_text(response: Any) -> str:
+    if isinstance(response, ChatResponse):
+        return response.message.content or ""
+    for name in ("text", "response"):  # CompletionResponse, query engine Response
+        value = getattr(response, name, None)
+        if isinstance(value, str):
+            return value
+    return ""
 
-    Node text is the excerpts; metadata holds `url`, `title`, `field` and `confidence`.
+
+def _span_node(citation: Citation, spans: list[CitedSpan], text: str) -> NodeWithScore:
+    passages = list(dict.fromkeys(text[s.start : s.end] for s in spans if s.start < s.end))
+    passages = [p for p in passages if p.strip()]
+    metadata: dict[str, Any] = {"url": citation.url}
+    title = citation.title or next((s.title for s in spans if s.title), None)
+    if title:
+        metadata["title"] = title
+    # [start, end) pairs into the answer text: lists of ints, which vector stores accept.
+    metadata["spans"] = [[s.start, s.end] for s in spans]
+    node = TextNode(
+        id_=str(uuid.uuid5(_NODE_NAMESPACE, f"responses\n{citation.url}")),
+        # The answer's passages this page backs; the page's own excerpts if none is known.
+        text="\n\n".join(passages or citation.excerpts) or title or citation.url,
+        metadata=metadata,
+        excluded_llm_metadata_keys=["spans"],
+        excluded_embed_metadata_keys=["spans"],
+    )
+    return NodeWithScore(node=node, score=None)
+
+
+def source_nodes_of(response: Any) -> list[NodeWithScore]:
+    """Source nodes for a `ParallelLLM` response (or a `ParallelWebQueryEngine` one).
+
+    Chat API models: one node per cited page and output field; text = the excerpts;
+    metadata `url`, `title`, `field` and `confidence`. Responses API (`model="parallel"`):
+    one node per citation, in citation order; text = the passages of the answer it backs;
+    metadata `url`, `title` and `spans` (`[start, end]` pairs into the answer text).
     """
-    return [_node(source) for source in research_of(response).sources]
+    research = research_of(response)
+    if not is_responses_answer(response):
+        return [_node(source) for source in research.sources]
+    text = _answer_text(response)
+    spans = spans_of(response)
+    return [
+        _span_node(citation, [s for s in spans if s.url == citation.url], text)
+        for citation in research.citations
+    ]
+
+
+def marked_text(response: Any, template: str = "[{n}]") -> str:
+    """The answer text with `template.format(n=...)` markers; `n` numbers `source_nodes_of`.
+
+    Responses API answers get each marker right after the passage its page backs. Chat
+    API answers cite per output field, not per passage, so every source's marker follows
+    the whole answer (a plain-text answer has one field, `output`, which is all of it).
+    """
+    text = _answer_text(response)
+    research = research_of(response)
+    if is_responses_answer(response):
+        numbers = {c.url: n for n, c in enumerate(research.citations, 1)}
+        return insert_markers(text, spans_of(response), numbers, template)
+    count = len(research.sources)
+    if not count:
+        return text
+    return text + " " + "".join(template.format(n=n) for n in range(1, count + 1))
 
 
 def _metadata(response: ChatResponse) -> dict[str, Any]:
@@ -68,7 +128,9 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     `query()` returns a `Response` whose `source_nodes` are the cited pages and whose
     `metadata` holds `basis`, `citations` and `interaction_id`, so it works wherever
     LlamaIndex reads source nodes, including as a `QueryEngineTool` in an agent. Use a
-    research model (`lite`, `base`, `core`): `speed` answers without a basis.
+    research model (`lite`, `base`, `core`) or the Responses API (`parallel`, one node per
+    citation holding the passages it backs): `speed` answers without a basis.
+    `citation_markers=True` numbers the answer's citations `[n]` after `source_nodes`.
 
     `llm.system_prompt`, when set, is sent as the system message. With
     `streaming=True`, `source_nodes` and `metadata` are filled once the stream ends.
@@ -78,6 +140,25 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     """The LLM that answers; its `model` should be a research model."""
     streaming: bool = Field(default=False, description="Return a streaming response.")
     """Return a `StreamingResponse` (default False)."""
+    citation_markers: bool = Field(
+        default=False, description="Put [n] markers matching source_nodes in the answer."
+    )
+    """Answer text with `[n]` markers, `n` being the 1-based position in `source_nodes`
+    (as LlamaIndex's `CitationQueryEngine`); see `marked_text`. Not with `streaming`."""
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        if self.citation_markers and self.streaming:
+            # Markers need the cited spans, which arrive with the end of a stream.
+            raise InputError("citation_markers=True needs streaming=False")
+
+    def _answer(self, answer: ChatResponse) -> Response:
+        text = marked_text(answer) if self.citation_markers else answer.message.content
+        return Response(
+            response=text,
+            source_nodes=source_nodes_of(answer),
+            metadata=_metadata(answer),
+        )
 
     def _messages(self, query_str: str) -> list[ChatMessage]:
         return self.llm._extend_messages([ChatMessage(role=MessageRole.USER, content=query_str)])
@@ -87,24 +168,14 @@ class ParallelWebQueryEngine(CustomQueryEngine):
         messages = self._messages(query_str)
         if self.streaming:
             return self._streaming(self.llm.stream_chat(messages))
-        answer = self.llm.chat(messages)
-        return Response(
-            response=answer.message.content,
-            source_nodes=source_nodes_of(answer),
-            metadata=_metadata(answer),
-        )
+        return self._answer(self.llm.chat(messages))
 
     async def acustom_query(self, query_str: str) -> Response | AsyncStreamingResponse:
         """The async `custom_query` (called by `aquery()`)."""
         messages = self._messages(query_str)
         if self.streaming:
             return self._astreaming(await self.llm.astream_chat(messages))
-        answer = await self.llm.achat(messages)
-        return Response(
-            response=answer.message.content,
-            source_nodes=source_nodes_of(answer),
-            metadata=_metadata(answer),
-        )
+        return self._answer(await self.llm.achat(messages))
 
     @staticmethod
     def _streaming(chunks: Generator[ChatResponse, None, None]) -> StreamingResponse:

@@ -17,20 +17,41 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 
-from ..core import Citation, Completion, FieldBasis, Research, research_from_dict, research_to_dict
+from ..core import (
+    Citation,
+    CitedSpan,
+    Completion,
+    FieldBasis,
+    Research,
+    research_from_dict,
+    research_to_dict,
+)
 
 __all__ = [
+    "CITED_SPANS_KEY",
     "basis_of",
     "chat_response",
     "citations_of",
     "final_chunk",
     "interaction_id_of",
     "research_of",
+    "spans_of",
 ]
+
+CITED_SPANS_KEY = "cited_spans"
+"""The `additional_kwargs` key of a Responses answer's cited spans (JSON dicts)."""
+
+
+def _is_responses_answer(completion: Completion) -> bool:
+    return bool(completion.cited_spans) or completion.raw.get("object") == "response"
 
 
 def _response_kwargs(completion: Completion) -> dict[str, Any]:
     kwargs = research_to_dict(completion)
+    if _is_responses_answer(completion):
+        # Only Responses answers get the key: Chat API responses stay exactly as they were,
+        # and its presence tells `source_nodes_of` which kind of answer it reads.
+        kwargs[CITED_SPANS_KEY] = [s.model_dump(mode="json") for s in completion.cited_spans]
     kwargs["model"] = completion.model
     if completion.finish_reason is not None:
         kwargs["finish_reason"] = completion.finish_reason
@@ -109,3 +130,31 @@ def citations_of(obj: Any) -> list[Citation]:
 def interaction_id_of(obj: Any) -> str | None:
     """The interaction id to pass as `previous_interaction_id` for a follow-up."""
     return research_of(obj).interaction_id
+
+
+def spans_of(obj: Any) -> list[CitedSpan]:
+    """The cited spans of a Responses API answer (`model="parallel"`), in order.
+
+    Each `span.start:span.end` slice of the answer text is backed by `span.url`. Empty
+    for Chat API answers, which cite per output field instead.
+    """
+    mapping = _research_mapping(obj)
+    raw = mapping.get(CITED_SPANS_KEY) if mapping is not None else None
+    if not isinstance(raw, list):
+        return []
+    spans: list[CitedSpan] = []
+    for item in raw:
+        if isinstance(item, CitedSpan):
+            spans.append(item)
+        elif isinstance(item, Mapping):
+            try:
+                spans.append(CitedSpan.model_validate(item))
+            except ValueError:
+                continue
+    return spans
+
+
+def is_responses_answer(obj: Any) -> bool:
+    """Whether `obj` carries a Responses API answer (cited spans rather than a basis)."""
+    mapping = _research_mapping(obj)
+    return mapping is not None and CITED_SPANS_KEY in mapping
