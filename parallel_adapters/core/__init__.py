@@ -11,6 +11,7 @@ from ._config import (
     DEFAULT_MODEL,
     EFFORT_TIMEOUTS,
     MODEL_TIMEOUTS,
+    RESPONSES_MAX_INPUT_CHARS,
     RESPONSES_MODELS,
     ChatOptions,
     ConnectionOptions,
@@ -50,7 +51,7 @@ from ._responses import (
     shape_responses_request,
 )
 from ._sources import Research, Source, research_from_dict, research_to_dict, sources_from_basis
-from ._spans import CitedSpan, WebSearchAction, WebSearchCall
+from ._spans import CitedSpan, WebSearchAction, WebSearchCall, insert_markers
 from ._transport import AsyncChatStream, ChatStream, Transport, is_transient
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "EFFORT_TIMEOUTS",
     "MODEL_TIMEOUTS",
+    "RESPONSES_MAX_INPUT_CHARS",
     "RESPONSES_MODELS",
     "APIConnectionError",
     "APIStatusError",
@@ -106,6 +108,7 @@ __all__ = [
     "WireMessage",
     "completion_from_body",
     "completion_from_responses_body",
+    "insert_markers",
     "is_responses_model",
     "is_transient",
     "merge_messages",

@@ -48,6 +48,7 @@ from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
 from ..core import (
+    RESPONSES_MAX_INPUT_CHARS,
     ChatRequest,
     InputError,
     OutputParseError,
@@ -55,7 +56,6 @@ from ..core import (
     ParallelConfig,
     is_responses_model,
 )
-from ..core._config import RESPONSES_MAX_INPUT_CHARS
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
 from ._structured import ParallelStructuredLLM
