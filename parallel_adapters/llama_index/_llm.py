@@ -156,9 +156,13 @@ class ParallelLLM(CustomLLM):
     max_retry_after: float = _config_field("max_retry_after")
     """Same as `ParallelConfig.max_retry_after`."""
     max_response_bytes: int = _config_field("max_response_bytes")
+    """Same as `ParallelConfig.max_response_bytes`."""
     max_line_bytes: int = _config_field("max_line_bytes")
+    """Same as `ParallelConfig.max_line_bytes`."""
     retry_timeouts: bool = _config_field("retry_timeouts")
+    """Same as `ParallelConfig.retry_timeouts`."""
     reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
+    """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
@@ -305,44 +309,76 @@ class ParallelLLM(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """Send `messages` and wait for the whole answer.
+
+        The response's `additional_kwargs` hold `basis`, `citations` and
+        `interaction_id`; `raw` is the decoded body.
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return self._chat(messages, **kwargs)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream the answer to `messages`: each chunk has the text so far and its `delta`.
+
+        A last chunk with an empty `delta` carries the basis, citations and
+        `interaction_id` in its `additional_kwargs`.
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return self._stream_chat(messages, **kwargs)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The async `chat`."""
         return await self._achat(messages, **kwargs)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
+        """The async `stream_chat`."""
         return await self._astream_chat(messages, **kwargs)
 
     # -- completion: one user message through the undecorated chat methods --------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """Send `prompt` as one user message and wait for the whole answer.
+
+        `formatted` is LlamaIndex's flag and changes nothing here. The response's
+        `additional_kwargs` hold `basis`, `citations` and `interaction_id`.
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """Stream the answer to `prompt` (one user message), as `stream_chat` does."""
         return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
+        """The async `complete`."""
         return await achat_to_completion_decorator(self._achat)(prompt, **kwargs)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
+        """The async `stream_complete`."""
         return await astream_chat_to_completion_decorator(self._astream_chat)(prompt, **kwargs)
 
     # -- structured output: the schema goes as response_format, not as prompt prose ----------
