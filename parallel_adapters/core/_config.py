@@ -144,8 +144,13 @@ class ParallelConfig(BaseModel):
     none. A stream is retried only before its first text."""
     # A timed-out request may still finish, and be billed, on the server: opt in to retry it.
     retry_timeouts: bool = False
+    """Whether a timed-out attempt is retried like other transient failures (default
+    False: a run that timed out here may still finish, and be billed, on the server)."""
     # Responses API only (model "parallel"); None leaves the server default (medium).
     reasoning_effort: ReasoningEffort | None = None
+    """Responses API only (model `"parallel"`): `"low"`, `"medium"` or `"high"`, sent as
+    `reasoning.effort`; None (the default) leaves the server's default, medium. A model
+    name with a pinned effort (e.g. `"parallel-high"`) overrides it."""
     requests_per_minute: int | None = Field(default=300, gt=0)
     """The client-side rate limit, shared by every client and thread of this process using
     the same key and `base_url`; None turns it off."""
@@ -170,7 +175,11 @@ class ParallelConfig(BaseModel):
     """Seconds: a server's `Retry-After` longer than this is not waited out."""
     # Past these the answer is refused with ResponseTooLargeError (bytes, decoded).
     max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, gt=0)
+    """The largest answer read, in bytes after decompression (default 64 MiB); a larger
+    one raises `ResponseTooLargeError`, so a broken or hostile server cannot exhaust memory."""
     max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
+    """The longest single line of a stream read, in bytes after decompression (default
+    16 MiB); a longer one raises `ResponseTooLargeError`."""
 
     @field_validator("api_key", mode="before")
     @classmethod

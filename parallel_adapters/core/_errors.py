@@ -84,7 +84,8 @@ class APIStatusError(ParallelError):
 
 
 class BadRequestError(APIStatusError):
-    """The server refused the request as invalid (the Responses API's validation errors)."""
+    """400: the server refused the request as invalid (the Responses API's validation
+    errors; the message says what it objected to). Not retried."""
 
     status_code = 400
 
@@ -181,7 +182,12 @@ class ServerError(APIStatusError):
 
 class RedirectError(APIStatusError):
     """The server answered 3xx. Redirects are never followed: the key and the prompt
-    would go to another address. `location` names where the server pointed."""
+    would go to another address. Not retried: set `base_url` to the final address.
+
+    Attributes:
+        location: Where the server pointed (its `Location` header, or
+            `"(no Location header)"`).
+    """
 
     def __init__(self, message: str, *, status_code: int, location: str) -> None:
         super().__init__(message, status_code=status_code)
@@ -198,9 +204,13 @@ class ResponseTooLargeError(ServerError):
 
 class ResponseFailedError(ServerError):
     """The Responses API reported `status: "failed"` (in a 200 body or a `response.failed`
-    stream event). `code` is the server's error code (documented as always `server_error`).
+    stream event).
 
     Retried like a 5xx: failed runs are not billed.
+
+    Attributes:
+        code: The server's error code (documented as always `server_error`), or None
+            when it sent none.
     """
 
     def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
@@ -212,7 +222,10 @@ class RateLimitStoreError(ParallelError):
     """The shared rate-limit store (`rate_limit_store`) could not be used.
 
     Raised instead of waiting on, or silently skipping, a budget that other processes
-    count on. `store` names it, with any password masked.
+    count on.
+
+    Attributes:
+        store: The store's URL, with any password masked.
     """
 
     def __init__(self, message: str, *, store: str) -> None:
@@ -246,9 +259,12 @@ class StreamError(ParallelError):
 class BatchError(ParallelError):
     """Some items of a batch (`map`, `amap`) failed; nothing that succeeded is lost.
 
-    `results` is in input order: a `Completion` where an answer arrived, the exception
-    where an item failed, and None where the item was never sent (the batch stopped
-    first). The first failure is also chained as `__cause__`.
+    The first failure is also chained as `__cause__`.
+
+    Attributes:
+        results: One entry per input, in input order: a `Completion` where an answer
+            arrived, the exception where the item failed, and None where it was never
+            sent (the batch stopped first).
     """
 
     def __init__(self, message: str, *, results: list[Any]) -> None:

@@ -61,10 +61,16 @@ class Completion:
     # A research-model stream that ended with no `[DONE]`, no finish_reason and no
     # basis: the connection closed cleanly, but the answer may be cut short.
     incomplete: bool = False
+    """True when a research-model stream closed cleanly but with no end marker, no
+    finish reason and no basis: the text may be cut short."""
     # Responses API only (empty for Chat API answers): the cited spans of `text`, one per
     # `url_citation` annotation in order, and the searches and page reads behind them.
     cited_spans: list[CitedSpan] = field(default_factory=list)
+    """Responses API only: the passages of `text` each source supports, one per
+    `url_citation` annotation, in the server's order. Empty for Chat API answers."""
     web_search_calls: list[WebSearchCall] = field(default_factory=list)
+    """Responses API only: the searches and page reads the research made, in order.
+    Empty for Chat API answers."""
 
     def __str__(self) -> str:
         return self.text

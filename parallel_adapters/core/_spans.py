@@ -16,14 +16,22 @@ __all__ = ["CitedSpan", "WebSearchAction", "WebSearchCall", "insert_markers"]
 
 
 class CitedSpan(BaseModel):
-    """One `url_citation` annotation: `text[start:end]` is supported by `url`."""
+    """One `url_citation` annotation of a Responses API answer: `text[start:end]` is
+    supported by `url`.
+
+    Found in `Completion.cited_spans`; `Completion.text_with_markers()` numbers them.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     start: int
+    """Offset of the span's first character in `Completion.text` (code points)."""
     end: int
+    """Offset just past the span's last character (exclusive), so `text[start:end]`."""
     url: str
+    """The source that supports the span (also listed in `Completion.citations`)."""
     title: str | None = None
+    """The source page's title, when the server gave one."""
 
 
 class WebSearchAction(BaseModel):
@@ -39,13 +47,22 @@ class WebSearchAction(BaseModel):
 
 
 class WebSearchCall(BaseModel):
-    """A `web_search_call` output item: one search or page read behind the answer."""
+    """A `web_search_call` output item of a Responses API answer: one search or page
+    read behind it. Found in `Completion.web_search_calls`.
+
+    Fields the API adds later are kept (extra fields are allowed), so
+    `call.model_extra` holds what is not typed here.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     id: str | None = None
+    """The item's id, as the server sent it."""
     status: str | None = None
+    """The item's status (e.g. `"completed"`), as the server sent it."""
     action: WebSearchAction | None = None
+    """What was done: `type="search"` with `query`/`queries`, or `type="open_page"`
+    with `url`; None when the server did not say."""
 
 
 def insert_markers(

@@ -143,10 +143,22 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
     # are DSPy's contract, and only the dict keeps the citations, so it is always a dict.
 
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """Call the model as DSPy does (`lm("question")` or `lm(messages=[...])`).
+
+        Returns a list of outputs, each a dict `{"text", "citations", ...}` whatever the
+        model (citations empty when none). Keyword arguments are request options
+        (`response_format`, `previous_interaction_id`, ...); bad input raises
+        `InputError` before any request.
+        """
         outputs = super().__call__(prompt, messages=messages, **self._call_kwargs(kwargs))
         return uniform_outputs(outputs)
 
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """The async call: same arguments and outputs as calling the LM.
+
+        Returns a list of outputs, each a dict `{"text", "citations", ...}` (citations
+        empty when none).
+        """
         outputs = await super().acall(prompt, messages=messages, **self._call_kwargs(kwargs))
         return uniform_outputs(outputs)
 

@@ -185,7 +185,7 @@ class ParallelLLM(CustomLLM):
     retry_timeouts: bool = _config_field("retry_timeouts")
     """Same as `ParallelConfig.retry_timeouts`."""
     reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
-    """Responses API models only: `low`, `medium` or `high` (None: the server's default)."""
+    """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
     num_output: int = Field(default=DEFAULT_NUM_OUTPUT, gt=0)
@@ -343,12 +343,29 @@ class ParallelLLM(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        """The answer, with the research in `additional_kwargs`; kwargs go to the API."""
+        """Send `messages` and wait for the whole answer.
+
+        The response's `additional_kwargs` hold `basis`, `citations` and
+        `interaction_id` (and `cited_spans` on the Responses API); `raw` is the
+        decoded body.
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return self._chat(messages, **kwargs)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Chunks with `delta`, then a closing chunk carrying the research."""
+        """Stream the answer to `messages`: each chunk has the text so far and its `delta`.
+
+        A last chunk with an empty `delta` carries the basis, citations and
+        `interaction_id` in its `additional_kwargs`.
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return self._stream_chat(messages, **kwargs)
 
     @llm_chat_callback()
@@ -367,14 +384,23 @@ class ParallelLLM(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        """`chat` with the prompt as one user message."""
+        """Send `prompt` as one user message and wait for the whole answer.
+
+        `formatted` is LlamaIndex's flag and changes nothing here. The response's
+        `additional_kwargs` hold `basis`, `citations` and `interaction_id` (and
+        `cited_spans` on the Responses API).
+
+        Keyword arguments are request options, as for `ParallelClient.complete`
+        (`model`, `response_format`, `previous_interaction_id`, ...). Raises
+        `InputError` before any request for bad input, else a `ParallelError`.
+        """
         return chat_to_completion_decorator(self._chat)(prompt, **kwargs)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        """`stream_chat` with the prompt as one user message."""
+        """Stream the answer to `prompt` (one user message), as `stream_chat` does."""
         return stream_chat_to_completion_decorator(self._stream_chat)(prompt, **kwargs)
 
     @llm_completion_callback()

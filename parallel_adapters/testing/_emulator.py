@@ -158,6 +158,10 @@ class ParallelEmulator:
 
     @property
     def responder(self) -> Responder:
+        """The callable answering every request (an `EmulatorRequest` in, an
+        `EmulatorAnswer` or a str out). Assign another to script the next answers; assign
+        None to restore the research simulator over the bundled corpus. Raises
+        `TypeError` for a value that is not callable."""
         return self.app.responder
 
     @responder.setter

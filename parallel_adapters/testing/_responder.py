@@ -36,7 +36,12 @@ TEXT_FIELD = "output"
 
 
 class SchemaError(ValueError):
-    """The requested JSON schema cannot be satisfied; answered as a validation error."""
+    """The requested JSON schema cannot be satisfied.
+
+    A responder raises it to refuse a `response_format`; the emulator answers the
+    request with the API's validation error (422 on the Chat API, 400 on the Responses
+    API) carrying the message.
+    """
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,11 @@ class Message:
     """One message of the conversation, text only (system/developer/user/assistant)."""
 
     role: str
+    """`"system"`, `"developer"`, `"user"` or `"assistant"`."""
     content: str
+    """The message's text."""
     name: str | None = None
+    """The participant name a Chat API message carried, else None."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,15 @@ class ResponseFormat:
     """The output format asked for: Chat's `response_format`, Responses' `text.format`."""
 
     type: FormatType
+    """`"text"`, `"json_object"` or `"json_schema"`."""
     schema: Mapping[str, Any] | None = None
+    """The JSON schema the answer must follow (`json_schema` only), else None."""
     name: str | None = None
+    """The schema's name as the client sent it, if any."""
 
     def canonical(self) -> dict[str, Any]:
+        """The format as a plain dict (`type`, `schema`, `name`), the same whichever API
+        it came from."""
         return {"type": self.type, "schema": self.schema, "name": self.name}
 
 
@@ -66,7 +79,9 @@ class Turn:
     `previous_response_id`."""
 
     messages: tuple[Message, ...]
+    """The messages that turn sent, in order."""
     text: str
+    """The answer text the emulator gave in that turn."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +93,16 @@ class EmulatorRequest:
     """
 
     api: Api
+    """Which API was called: `"chat"` (`/chat/completions`) or `"responses"`
+    (`/v1/responses`)."""
     model: str
     """speed/lite/base/core (Chat) or "parallel" (Responses)."""
     messages: tuple[Message, ...]
+    """The conversation, in order (see above for how the Responses API's fields map)."""
     effort: Effort | None = None
     """Responses only: `reasoning.effort` as sent (None: the server default, medium)."""
     response_format: ResponseFormat | None = None
+    """The output format asked for; None for plain text."""
     history: tuple[Turn, ...] = ()
     """Earlier turns of a linked conversation, oldest first (at most the last three)."""
     body: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -102,9 +121,16 @@ class EmulatorRequest:
 
 @dataclass(frozen=True)
 class Citation:
+    """One source of an emulated answer: rendered as a basis citation on the Chat API
+    and, through its excerpts, as `url_citation` spans on the Responses API."""
+
     url: str
+    """The source page's URL."""
     title: str = ""
+    """The page's title (empty: none)."""
     excerpts: tuple[str, ...] = ()
+    """Passages of the page that support the answer. Where one appears verbatim in the
+    answer text, that passage becomes the cited span."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +138,29 @@ class FieldBasis:
     """Citations (and, on the Chat API, reasoning and confidence) for one output field."""
 
     field: str
+    """The output field: `"output"` for a text answer, else a top-level key of the JSON
+    answer."""
     citations: tuple[Citation, ...] = ()
+    """The sources behind this field."""
     reasoning: str | None = None
+    """Why the sources support the field (Chat API only; None: not sent)."""
     confidence: Literal["low", "medium", "high"] | None = None
+    """How sure the answer is (Chat API only; None: not sent)."""
 
 
 @dataclass(frozen=True)
 class CitedSpan:
-    """`text[start:end]` (code points, end exclusive) is supported by `url`."""
+    """`text[start:end]` (code points, end exclusive) is supported by `url`; rendered as
+    a `url_citation` annotation on the Responses API."""
 
     start: int
+    """Offset of the span's first character in the answer text (code points)."""
     end: int
+    """Offset just past the span's last character (exclusive)."""
     url: str
+    """The source that supports the span."""
     title: str = ""
+    """The source page's title (empty: none)."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +168,11 @@ class WebAction:
     """One `web_search_call` item: a `search` (query) or an `open_page` (url)."""
 
     type: Literal["search", "open_page"]
+    """`"search"` (a web search for `query`) or `"open_page"` (a read of `url`)."""
     query: str | None = None
+    """What was searched for (`search` only)."""
     url: str | None = None
+    """The page read (`open_page` only)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +181,7 @@ class EmulatorAnswer:
     (output_text + url_citation annotations + web_search_call items)."""
 
     text: str
+    """The answer: plain text, or a JSON document when a JSON format was asked for."""
     citations: tuple[Citation, ...] = ()
     """Sources for the whole text; shorthand for `basis=(FieldBasis("output", citations),)`."""
     basis: tuple[FieldBasis, ...] | None = None
