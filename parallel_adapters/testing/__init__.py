@@ -48,16 +48,18 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
 - Foreground: `serve(host, port, ...)`, `python -m parallel_adapters.testing --port 8787`
   or `parallel-adapters emulator --port 8787`.
 - Cassettes: `vcr_config()`, `register_matchers()`, `recording_backend()`,
-  `find_secrets()`; see cassettes/README.md in the repository.
+  `live_recording_skip()`, `find_secrets()`; see cassettes/README.md in the repository.
 """
 
 from ._cassettes import (
+    EMULATOR_ONLY_MARKER,
     PROVENANCE_HEADER,
     RecordingBackend,
     backend_kind,
     emulator_provenance,
     find_secrets,
     json_body_matcher,
+    live_recording_skip,
     provenance_for,
     recording_backend,
     register_matchers,
@@ -87,6 +89,7 @@ from ._wire import PROFILES, Profile
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_STALL_SECONDS",
+    "EMULATOR_ONLY_MARKER",
     "FAULTS",
     "FAULT_HEADER",
     "PROFILES",
@@ -117,6 +120,7 @@ __all__ = [
     "emulator_provenance",
     "find_secrets",
     "json_body_matcher",
+    "live_recording_skip",
     "load_default_corpus",
     "provenance_for",
     "recording_backend",
