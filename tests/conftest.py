@@ -5,8 +5,11 @@ Cassettes (tests marked `@pytest.mark.vcr`)
   without its cassette fails instead of reaching the network.
 - Stored as `cassettes/<test file path without .py>/<test name>.yaml`, e.g.
   `cassettes/tests/testing/test_cassette_harness/test_plain_completion.yaml`.
-- Re-recorded with `pytest -m vcr --record-mode=rewrite`: against the live API when
-  PARALLEL_API_KEY is set, otherwise against a local emulator (see cassettes/README.md).
+- Re-recorded, Chat and Responses alike, with `pytest -m vcr --record-mode=rewrite`:
+  against the live API when PARALLEL_API_KEY is set, otherwise against a local emulator
+  (see cassettes/README.md). Recording live skips, and so keeps the cassettes of, tests
+  marked `emulator_only` (they inject faults) and those parametrized with a quirk
+  `profile` other than "documented".
 - Point the client at `parallel_backend.base_url` with `parallel_backend.api_key`; on replay
   these are placeholders that are never contacted.
 
@@ -34,6 +37,19 @@ LOOPBACK_HOSTS = [r"^127\.0\.0\.1$", r"^localhost$", r"^::1$"]
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     testing.register_matchers(vcr)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    record_mode = str(config.getoption("--record-mode", default="none") or "none")
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        reason = testing.live_recording_skip(
+            record_mode,
+            [mark.name for mark in item.iter_markers()],
+            callspec.params if callspec is not None else {},
+        )
+        if reason is not None and item.get_closest_marker("vcr") is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,7 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
 - Foreground: `serve(host, port, ...)`, `python -m parallel_adapters.testing --port 8787`
   or `parallel-adapters emulator --port 8787`.
 - Cassettes: `vcr_config()`, `register_matchers()`, `recording_backend()`,
-  `find_secrets()`; see cassettes/README.md in the repository.
+  `live_recording_skip()`, `find_secrets()`; see cassettes/README.md in the repository.
 """
 
 try:
@@ -61,12 +61,14 @@ except ImportError as exc:  # exercised in a subprocess by tests/testing/test_im
     ) from exc
 
 from ._cassettes import (
+    EMULATOR_ONLY_MARKER,
     PROVENANCE_HEADER,
     RecordingBackend,
     backend_kind,
     emulator_provenance,
     find_secrets,
     json_body_matcher,
+    live_recording_skip,
     provenance_for,
     recording_backend,
     register_matchers,
@@ -96,6 +98,7 @@ from ._wire import PROFILES, Profile
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_STALL_SECONDS",
+    "EMULATOR_ONLY_MARKER",
     "FAULTS",
     "FAULT_HEADER",
     "PROFILES",
@@ -126,6 +129,7 @@ __all__ = [
     "emulator_provenance",
     "find_secrets",
     "json_body_matcher",
+    "live_recording_skip",
     "load_default_corpus",
     "provenance_for",
     "recording_backend",

@@ -9,6 +9,8 @@
 - `recording_backend(record_mode)`: where tests should send requests: nowhere real when
   replaying, the live API when recording with PARALLEL_API_KEY set, the emulator otherwise
   (started for the duration of the `with` block).
+- `live_recording_skip(...)`: why a test must keep its emulator recording when the others
+  are re-recorded live (it injects faults, or asks for a quirk profile), else None.
 - `find_secrets(text, secrets)`: what a committed cassette must never contain.
 
 vcrpy itself is not imported here: these are plain functions and dicts it accepts.
@@ -39,6 +41,11 @@ _SECRET_REQUEST_HEADERS = ("authorization", "x-api-key", "proxy-authorization", 
 _BEARER = re.compile(r"bearer\s+[^\s'\"]+", re.IGNORECASE)
 
 BackendKind = Literal["replay", "live", "emulator"]
+
+EMULATOR_ONLY_MARKER = "emulator_only"
+"""pytest marker of a cassette test that only the emulator can record (faults it injects)."""
+# The emulator's quirk profile that describes the real API; the others exist only locally.
+_LIVE_PROFILE = "documented"
 
 
 def emulator_provenance() -> str:
@@ -153,6 +160,29 @@ def recording_backend(
 
         with ParallelEmulator(api_key=REPLAY_API_KEY) as emulator:
             yield RecordingBackend("emulator", emulator.base_url, REPLAY_API_KEY)
+
+
+def live_recording_skip(
+    record_mode: str,
+    markers: Iterable[str],
+    params: Mapping[str, object],
+    environ: Mapping[str, str] = os.environ,
+) -> str | None:
+    """Why this test is not re-recorded live, or None when it is (or nothing is live).
+
+    The live API cannot be told to fail on cue or to answer in another quirk profile, so a
+    test marked `emulator_only`, or parametrized with a `profile` other than the documented
+    one, keeps its emulator cassette: skipping it before the `vcr` fixture runs leaves the
+    file untouched even in record mode "rewrite".
+    """
+    if backend_kind(record_mode, environ) != "live":
+        return None
+    if EMULATOR_ONLY_MARKER in set(markers):
+        return "recorded against the emulator only (it injects faults); cassette kept"
+    profile = params.get("profile", _LIVE_PROFILE)
+    if profile != _LIVE_PROFILE:
+        return f"the {profile!r} quirk profile exists only in the emulator; cassette kept"
+    return None
 
 
 def find_secrets(text: str, secrets: Iterable[str]) -> list[str]:

@@ -123,6 +123,7 @@ def test_streamify_with_chat_adapter_yields_token_chunks_in_one_request(
     assert research.citations and calls[0].citations == research.citations
 
 
+@pytest.mark.emulator_only
 def test_stream_broken_midway_raises_with_partial_text_and_no_retry(
     make_lm: Callable[..., ParallelLM], http_requests: Callable[[], int]
 ) -> None:

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.vcr, pytest.mark.filterwarnings("error::DeprecationWar
 SENTINEL_KEY = "sk-parallel-SENTINEL-4242"
 
 
+@pytest.mark.emulator_only
 def test_429_then_200_makes_exactly_two_requests(
     make_lm: Callable[..., ParallelLM], backend: Backend, http_requests: Callable[[], int]
 ) -> None:
@@ -31,6 +32,7 @@ def test_429_then_200_makes_exactly_two_requests(
     assert http_requests() == 2, "the core retried once; DSPy did not add its own retries"
 
 
+@pytest.mark.emulator_only
 def test_rate_limit_error_is_the_core_type_and_dspy_type(
     make_lm: Callable[..., ParallelLM], backend: Backend, http_requests: Callable[[], int]
 ) -> None:
@@ -48,6 +50,7 @@ def test_rate_limit_error_is_the_core_type_and_dspy_type(
     assert http_requests() == 2, "one try and one retry (num_retries=1), nothing more"
 
 
+@pytest.mark.emulator_only
 @pytest.mark.parametrize(
     ("fault", "core_error", "dspy_error"),
     [

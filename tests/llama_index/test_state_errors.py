@@ -139,6 +139,7 @@ def test_bad_key_is_an_authentication_error(make_llm: Callable[..., ParallelLLM]
     assert "wrong-key" not in str(raised.value)
 
 
+@pytest.mark.emulator_only
 @pytest.mark.vcr
 def test_persistent_server_error_is_retried_by_the_core_only(
     make_llm: Callable[..., ParallelLLM], wire: Wire
@@ -151,6 +152,7 @@ def test_persistent_server_error_is_retried_by_the_core_only(
     assert len(wire()) == 3, "1 attempt + max_retries, nothing more"
 
 
+@pytest.mark.emulator_only
 @pytest.mark.vcr
 def test_transient_429_then_success_makes_exactly_two_requests(
     make_llm: Callable[..., ParallelLLM], backend: Backend, wire: Wire
@@ -161,6 +163,7 @@ def test_transient_429_then_success_makes_exactly_two_requests(
     assert len(wire()) == 2
 
 
+@pytest.mark.emulator_only
 @pytest.mark.vcr
 def test_rate_limit_error_keeps_its_type(make_llm: Callable[..., ParallelLLM]) -> None:
     llm = make_llm("base", max_retries=0, extra_headers={"x-emulator-fault": "429"})
@@ -168,6 +171,7 @@ def test_rate_limit_error_keeps_its_type(make_llm: Callable[..., ParallelLLM]) -
         llm.complete(QUESTION)
 
 
+@pytest.mark.emulator_only
 @pytest.mark.vcr
 def test_broken_stream_raises_stream_error_with_the_partial_text(
     make_llm: Callable[..., ParallelLLM], wire: Wire
@@ -186,6 +190,7 @@ def test_broken_stream_raises_stream_error_with_the_partial_text(
     assert len(wire()) == 1, "a stream is not retried once text has reached the caller"
 
 
+@pytest.mark.emulator_only
 @pytest.mark.vcr
 async def test_async_broken_stream_raises_stream_error(
     make_llm: Callable[..., ParallelLLM],

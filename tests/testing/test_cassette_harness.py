@@ -179,3 +179,15 @@ def test_find_secrets() -> None:
         "a bearer token (bearer token...)"
     ]
     assert testing.find_secrets("nothing here", ["", "abcd1234"]) == []
+
+
+def test_live_recording_keeps_emulator_only_cassettes() -> None:
+    live = {"PARALLEL_API_KEY": "k"}
+    skip = testing.live_recording_skip
+    assert skip("rewrite", [testing.EMULATOR_ONLY_MARKER, "vcr"], {}, live)
+    assert skip("rewrite", ["vcr"], {"profile": "openai"}, live)
+    assert skip("rewrite", ["vcr"], {"profile": "documented"}, live) is None
+    assert skip("rewrite", ["vcr"], {}, live) is None
+    # Replaying, or recording against the emulator, runs every test.
+    assert skip("none", [testing.EMULATOR_ONLY_MARKER], {"profile": "openai"}, live) is None
+    assert skip("rewrite", [testing.EMULATOR_ONLY_MARKER], {"profile": "openai"}, {}) is None
