@@ -225,10 +225,83 @@ def _complete_parallel(endpoint: Endpoint) -> SyncCall:
     return lambda: _check(parallel_adapters.complete(QUESTION, model="parallel-low").text)
 
 
+def _llm_chat_parallel(endpoint: Endpoint) -> SyncCall:
+    from parallel_adapters.llama_index import ParallelLLM
+
+    llm = ParallelLLM(
+        model="parallel-low",
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        requests_per_minute=None,
+    )
+    messages = _llama_messages()
+    return lambda: _check(llm.chat(messages).message.content)
+
+
+def _litellm_responses(endpoint: Endpoint) -> SyncCall:
+    """LiteLLM's Responses bridge: the peer a LiteLLM user would reach for."""
+    import litellm  # type: ignore[import-untyped]
+
+    def call() -> object:
+        response = litellm.responses(
+            model="openai/parallel",
+            input=QUESTION,
+            reasoning={"effort": "low"},
+            api_base=f"{endpoint.base_url}/v1",
+            api_key=endpoint.api_key,
+        )
+        return _check(response.output_text)
+
+    return call
+
+
+def _predict_parallel_lm_responses(endpoint: Endpoint) -> SyncCall:
+    from parallel_adapters.dspy import ParallelLM
+
+    lm = ParallelLM(
+        "parallel-low",
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        requests_per_minute=None,
+        cache=False,
+    )
+    predict = _predict(lm)
+    return lambda: _check(predict())
+
+
+def _predict_dspy_lm_responses(endpoint: Endpoint) -> SyncCall:
+    lm = _dspy().LM(
+        "openai/parallel",
+        model_type="responses",
+        api_base=f"{endpoint.base_url}/v1",
+        api_key=endpoint.api_key,
+        reasoning={"effort": "low"},
+        cache=False,
+    )
+    predict = _predict(lm)
+    return lambda: _check(predict())
+
+
 RESPONSES = [
     Contender("openai", "openai `responses.create` (floor)", "floor", _raw_responses_create),
     Contender(
         "complete", '`parallel_adapters.complete(model="parallel-low")`', "kit", _complete_parallel
+    ),
+    Contender(
+        "parallel_llm", '`ParallelLLM(model="parallel-low").chat`', "kit", _llm_chat_parallel
+    ),
+    Contender("litellm", "LiteLLM `litellm.responses`", "peer", _litellm_responses),
+    Contender(
+        "parallel_lm",
+        '`dspy.Predict` on `ParallelLM("parallel-low")`',
+        "kit",
+        _predict_parallel_lm_responses,
+    ),
+    Contender(
+        "dspy_lm",
+        '`dspy.Predict` on `dspy.LM("openai/parallel", model_type="responses")`',
+        "peer",
+        _predict_dspy_lm_responses,
     ),
 ]
 

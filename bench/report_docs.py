@@ -39,7 +39,8 @@ Its scenarios (`python -m bench --only 1,3` or `--only overhead,ttft` picks some
 3. `throughput`: concurrent calls;
 4. `ratelimit`: behaviour at the rate limit;
 5. `imports`: import time;
-6. `responses`: `complete(model="parallel")` against the raw SDK's `responses.create`;
+6. `responses`: `complete`, `ParallelLLM.chat` and `dspy.Predict` on `model="parallel-low"`
+   against the raw SDK's `responses.create`, with LiteLLM's Responses bridge as the peer;
 7. `batch`: `parallel-adapters batch` on 2,000 questions, and a SIGKILL and resume;
 8. `emulator`: the emulator's sequential rate with the raw SDK as client, in a thread
    and as a separate `parallel-adapters emulator` process.
