@@ -102,11 +102,20 @@ def test_chat_adapter_parses_the_fields(emulator: ParallelEmulator) -> None:
     assert "answer" in body["instructions"], "DSPy's system prompt travels as instructions"
 
 
+def _json_or_sections(request: EmulatorRequest) -> EmulatorAnswer:
+    if request.schema is not None:
+        return _json_answer(request)
+    return EmulatorAnswer(
+        "[[ ## answer ## ]]\nReykjavik\n\n[[ ## completed ## ]]", citations=(PAGE,)
+    )
+
+
+@pytest.mark.parametrize("adapter", ["JSONAdapter", "ChatAdapter"])
 @pytest.mark.parametrize("is_async_program", [False, True], ids=["sync", "async"])
 def test_streamify_yields_the_answer_then_the_prediction(
-    emulator: ParallelEmulator, is_async_program: bool
+    emulator: ParallelEmulator, is_async_program: bool, adapter: str
 ) -> None:
-    emulator.responder = _json_answer
+    emulator.responder = _json_or_sections
     lm = _lm(emulator, cache=False)
     streaming = dspy.streamify(
         dspy.Predict("question -> answer"),
@@ -117,14 +126,14 @@ def test_streamify_yields_the_answer_then_the_prediction(
     async def run() -> list[Any]:
         return [value async for value in streaming(question="Capital of Iceland?")]
 
-    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()), collect_basis() as calls:
+    with dspy.context(lm=lm, adapter=getattr(dspy, adapter)()), collect_basis() as calls:
         values = asyncio.run(run())
     chunks = [v for v in values if isinstance(v, StreamResponse)]
     assert chunks and all(isinstance(v, StreamResponse) for v in values[:-1])
     prediction = values[-1]
     assert isinstance(prediction, dspy.Prediction) and prediction.answer == "Reykjavik"
     assert "".join(c.chunk for c in chunks).strip().strip('"') == "Reykjavik"
-    assert _bodies(emulator)[-1]["stream"] is True
+    assert [body["stream"] for body in _bodies(emulator)] == [True], "one request, streamed"
     assert len(calls) == 1 and [c.url for c in calls[0].citations] == [PAGE.url]
 
 
