@@ -39,15 +39,17 @@ def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 
 class ParallelLM(dspy.LM):  # type: ignore[misc]
-    """The Parallel Chat API as a DSPy language model.
+    """Parallel's Chat API (`speed|lite|base|core`) or Responses API (`parallel`,
+    `parallel-low|medium|high`) as a DSPy language model.
 
     `ParallelLM("base")` (or `"parallel/base"`) takes the options of `ParallelConfig`
     (`api_key`, `base_url`, `timeout`, `max_retries`, `requests_per_minute`, ...)
     plus `dspy.LM`'s own (`cache`, `callbacks`, `num_retries`, ...). The key defaults
     to `PARALLEL_API_KEY`. The DSPy model name is `parallel/<model>`, so DSPy's cache
     never mixes these answers with another provider's, and the endpoint is in its cache
-    key, so never one server's answers with another's. `lm(...)` returns
-    `[{"text", "citations"}]` for every model.
+    key, so never one server's answers with another's; so is `reasoning_effort` for
+    `parallel`. `lm(...)` returns `[{"text", "citations"}]` for every model; history
+    entries of Responses answers also carry `cited_spans`.
 
     Retries: the core's retry layer is the only one. `num_retries=N` sets the core's
     `max_retries`; DSPy's own retry loop stays at 0.
