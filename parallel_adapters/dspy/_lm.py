@@ -159,6 +159,7 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return uniform_outputs(outputs)
 
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
+        """The async `lm(...)`, on the async engine: `[{"text", "citations"}]` per answer."""
         outputs = await super().acall(prompt, messages=messages, **self._call_kwargs(kwargs))
         return uniform_outputs(outputs)
 
