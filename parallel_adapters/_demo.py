@@ -1,4 +1,5 @@
-"""`parallel-adapters demo`: the plain callable, streaming, LlamaIndex and DSPy, end to end.
+"""`parallel-adapters demo`: the plain callable, streaming, LlamaIndex, DSPy and the
+Responses API, end to end.
 
 Offline (the embedded emulator, no key) unless `--live` is given; each framework section
 is skipped, with the extra to install, when its framework is missing.
@@ -20,6 +21,9 @@ _QUESTION = "What does Parallel Web Systems do?"
 _STREAM_QUESTION = "How does the Parallel Chat API return its sources?"
 _WEB_QUESTION = "What is a LlamaIndex query engine?"
 _DSPY_QUESTION = "Who proposed the World Wide Web, and where?"
+_RESPONSES_QUESTION = "What is the capital of France?"
+# The Responses section runs at the cheapest effort whatever --model says.
+_RESPONSES_MODEL = "parallel-low"
 # Local notes for the LlamaIndex section: an index over them, queried through ParallelLLM.
 _NOTES = (
     "Team handbook. Our research assistant answers questions through Parallel's Chat API. "
@@ -206,6 +210,21 @@ def _dspy(p: _Printer, options: dict[str, Any], model: str) -> None:
             p.raw(f"      [{number}] {citation.title or citation.url} - {citation.url}")
 
 
+def _responses(p: _Printer, options: dict[str, Any], model: str) -> None:
+    from ._chat import ParallelChat
+
+    p.section("Responses API: the answer with inline [n] markers")
+    p.code(
+        f'chat = ParallelChat(model="{_RESPONSES_MODEL}"); '
+        f'chat("{_RESPONSES_QUESTION}").text_with_markers()'
+    )
+    with ParallelChat(model=_RESPONSES_MODEL, **options) as chat:
+        answer = chat.complete(_RESPONSES_QUESTION)
+    p.line(answer.text_with_markers())
+    p.line(f"({len(answer.cited_spans)} cited span(s); each [n] follows the text it cites)")
+    p.citations(answer.citations, "no citations in this answer")
+
+
 def run_demo(out: TextIO, *, live: bool = False, model: str | None = None) -> int:
     """Run every section against the emulator (or the live API); print the backend last."""
     model = model or DEFAULT_MODEL
@@ -214,7 +233,7 @@ def run_demo(out: TextIO, *, live: bool = False, model: str | None = None) -> in
         if not live and os.environ.get("PARALLEL_API_KEY", "").strip():
             p.line("(PARALLEL_API_KEY is set; this demo still runs offline: add --live to use it)")
         p.line(f"parallel-adapters demo, model {model!r}")
-        for section in (_complete, _stream, _llama_index, _dspy):
+        for section in (_complete, _stream, _llama_index, _dspy, _responses):
             section(p, backend.options, model)
         print(f"\nBackend: {backend.description}", file=out)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -15,10 +16,12 @@ from ..core import (
     InputError,
     ParallelClient,
     WireMessage,
+    is_responses_model,
     research_to_dict,
 )
 
 __all__ = [
+    "EFFORT_KEY",
     "ENDPOINT_KEY",
     "METADATA",
     "MODEL_PREFIX",
@@ -27,6 +30,7 @@ __all__ = [
     "response_from_completion",
     "uniform_outputs",
     "wire_model",
+    "with_cited_spans",
 ]
 
 MODEL_PREFIX = "parallel/"
@@ -40,6 +44,12 @@ MODEL_PREFIX = "parallel/"
 # the entry, and the core never sends `metadata`.
 METADATA = "metadata"
 ENDPOINT_KEY = "parallel_endpoint"
+# The Responses API's effort set on the engine (`ParallelLM("parallel",
+# reasoning_effort="high")`) is not in DSPy's kwargs either: it joins the endpoint here,
+# so a `high` answer is never replayed for a `low` LM. A per-call `reasoning_effort=` is
+# a kwarg already, and `parallel-high` is in the model name.
+EFFORT_KEY = "parallel_reasoning_effort"
+_CACHE_ONLY_KEYS = frozenset({ENDPOINT_KEY, EFFORT_KEY})
 
 # lm15's `Config` fields that carry no meaning for the Parallel Chat API; the core
 # drops or warns about them exactly as it does for OpenAI-style callers.
@@ -135,8 +145,8 @@ def chat_request(client: ParallelClient, request: Any, *, stream: bool) -> ChatR
         # re-wraps it into OpenAI's {"json_schema": {...}} wire form.
         params["response_format"] = dict(config.response_format)
     for name, value in (config.extensions or {}).items():
-        if name == METADATA and isinstance(value, dict) and ENDPOINT_KEY in value:
-            value = {k: v for k, v in value.items() if k != ENDPOINT_KEY}  # for the cache only
+        if name == METADATA and isinstance(value, dict) and _CACHE_ONLY_KEYS & value.keys():
+            value = {k: v for k, v in value.items() if k not in _CACHE_ONLY_KEYS}  # cache only
             if not value:
                 continue
         # Unknown keys raise InputError in the core rather than vanish.
@@ -154,11 +164,15 @@ def _usage(usage: dict[str, Any] | None) -> Any:
     def count(value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    # The Chat API's names first, then the Responses API's (`input_tokens`, ...).
+    prompt_details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
+    completion_details = (
+        usage.get("completion_tokens_details") or usage.get("output_tokens_details") or {}
+    )
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
     return lm15.Usage(
-        input_tokens=count(usage.get("prompt_tokens")),
-        output_tokens=count(usage.get("completion_tokens")),
+        input_tokens=count(prompt),
+        output_tokens=count(usage.get("completion_tokens", usage.get("output_tokens"))),
         total_tokens=count(usage.get("total_tokens")),
         cache_read_tokens=count(prompt_details.get("cached_tokens"))
         if isinstance(prompt_details, dict)
@@ -185,6 +199,14 @@ def _citation_fields(citations: list[Citation]) -> Iterator[dict[str, str | None
                 yield fields
 
 
+def _provider_data(completion: Completion) -> dict[str, Any]:
+    """The research; on the Responses API also its cited spans (the Chat API has none)."""
+    data = research_to_dict(completion)
+    if is_responses_model(completion.model):
+        data["cited_spans"] = [span.model_dump(mode="json") for span in completion.cited_spans]
+    return data
+
+
 def response_from_completion(completion: Completion) -> Any:
     """An lm15 `Response`: the text, then the citations; the research in `provider_data`."""
     parts: list[Any] = [lm15.TextPart(completion.text)]
@@ -195,7 +217,7 @@ def response_from_completion(completion: Completion) -> Any:
         message=lm15.Message(role="assistant", parts=tuple(parts)),
         finish_reason=_finish_reason(completion.finish_reason),
         usage=_usage(completion.usage),
-        provider_data=research_to_dict(completion),
+        provider_data=_provider_data(completion),
     )
 
 
@@ -207,6 +229,23 @@ def text_event(text: str) -> Any:
     return lm15.StreamDeltaEvent(delta=lm15.TextDelta(text=text, part_index=0))
 
 
+_WORDS = re.compile(r"\s*\S+\s*|\s+")
+
+
+def text_events(text: str, request: ChatRequest) -> Iterator[Any]:
+    """The stream events of one text delta.
+
+    The Responses API sends the whole answer as one delta once research is done. DSPy
+    treats a one-delta stream like a cache hit, so `streamify` would yield no chunk:
+    that delta goes out word by word (the Chat API's deltas pass through as they came).
+    """
+    if request.api != "responses":
+        yield text_event(text)
+        return
+    for match in _WORDS.finditer(text):
+        yield text_event(match.group())
+
+
 def closing_events(completion: Completion) -> Iterator[Any]:
     """After the text: the citations, then the single end event carrying the research."""
     for fields in _citation_fields(completion.citations):
@@ -214,7 +253,7 @@ def closing_events(completion: Completion) -> Iterator[Any]:
     yield lm15.StreamEndEvent(
         finish_reason=_finish_reason(completion.finish_reason),
         usage=_usage(completion.usage),
-        provider_data=research_to_dict(completion),
+        provider_data=_provider_data(completion),
     )
 
 
@@ -233,3 +272,19 @@ def uniform_outputs(outputs: Any) -> Any:
             output = {**output, "citations": output.get("citations") or []}
         uniform.append(output)
     return uniform
+
+
+def with_cited_spans(outputs: Any, entry: dict[str, Any]) -> Any:
+    """A history entry's outputs; a Responses answer's one output gets its `cited_spans`.
+
+    Spans are offsets into the one answer text, so only a single output gets them; Chat
+    API entries are left as they were.
+    """
+    response = entry.get("response")
+    data = getattr(response, "provider_data", None)
+    spans = data.get("cited_spans") if isinstance(data, dict) else None
+    if not isinstance(spans, list) or not isinstance(outputs, list) or len(outputs) != 1:
+        return outputs
+    if not isinstance(outputs[0], dict):
+        return outputs
+    return [{**outputs[0], "cited_spans": list(spans)}]

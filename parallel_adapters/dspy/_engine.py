@@ -72,7 +72,7 @@ class ParallelEngine:
                     if not started:
                         started = True
                         yield _convert.start_event(chat_request.model)
-                    yield _convert.text_event(part.delta)
+                    yield from _convert.text_events(part.delta, chat_request)
                 completion = chat_stream.completion
             finally:
                 chat_stream.close()
@@ -161,7 +161,8 @@ class AsyncParallelEngine:
                     if not started:
                         started = True
                         yield _convert.start_event(chat_request.model)
-                    yield _convert.text_event(part.delta)
+                    for event in _convert.text_events(part.delta, chat_request):
+                        yield event
                 completion = chat_stream.completion
             finally:
                 await chat_stream.aclose()

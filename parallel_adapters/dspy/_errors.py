@@ -58,6 +58,11 @@ class ServerError(core.ServerError, dspy.LMServerError):  # type: ignore[misc]
     """`parallel_adapters.ServerError` that is also `dspy.LMServerError`."""
 
 
+class ResponseFailedError(core.ResponseFailedError, dspy.LMServerError):  # type: ignore[misc]
+    """`parallel_adapters.ResponseFailedError` (a failed Responses run) that is also
+    `dspy.LMServerError`."""
+
+
 class ResponseTooLargeError(core.ResponseTooLargeError, dspy.LMServerError):  # type: ignore[misc]
     """`parallel_adapters.ResponseTooLargeError` that is also `dspy.LMServerError`."""
 
@@ -110,6 +115,7 @@ _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.UnprocessableRequestError: UnprocessableRequestError,
     core.BadRequestError: BadRequestError,
     core.ResponseTooLargeError: ResponseTooLargeError,
+    core.ResponseFailedError: ResponseFailedError,
     core.ServerError: ServerError,
     core.RedirectError: RedirectError,
     core.APITimeoutError: APITimeoutError,

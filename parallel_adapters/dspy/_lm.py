@@ -6,15 +6,18 @@ from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from ..core import InputError, ParallelConfig
+from ..core import RESPONSES_MODELS, InputError, ParallelConfig
 from ._basis import record_history_entry
 from ._convert import (
+    EFFORT_KEY,
     ENDPOINT_KEY,
     METADATA,
     MODEL_PREFIX,
     checked_model,
     endpoint_of,
     uniform_outputs,
+    wire_model,
+    with_cited_spans,
 )
 from ._engine import AsyncParallelEngine, ParallelEngine
 
@@ -36,15 +39,17 @@ def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 
 class ParallelLM(dspy.LM):  # type: ignore[misc]
-    """The Parallel Chat API as a DSPy language model.
+    """Parallel's Chat API (`speed|lite|base|core`) or Responses API (`parallel`,
+    `parallel-low|medium|high`) as a DSPy language model.
 
     `ParallelLM("base")` (or `"parallel/base"`) takes the options of `ParallelConfig`
     (`api_key`, `base_url`, `timeout`, `max_retries`, `requests_per_minute`, ...)
     plus `dspy.LM`'s own (`cache`, `callbacks`, `num_retries`, ...). The key defaults
     to `PARALLEL_API_KEY`. The DSPy model name is `parallel/<model>`, so DSPy's cache
     never mixes these answers with another provider's, and the endpoint is in its cache
-    key, so never one server's answers with another's. `lm(...)` returns
-    `[{"text", "citations"}]` for every model.
+    key, so never one server's answers with another's; so is `reasoning_effort` for
+    `parallel`. `lm(...)` returns `[{"text", "citations"}]` for every model; history
+    entries of Responses answers also carry `cited_spans`.
 
     Retries: the core's retry layer is the only one. `num_retries=N` sets the core's
     `max_retries`; DSPy's own retry loop stays at 0.
@@ -88,7 +93,14 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         # See _convert.ENDPOINT_KEY: the endpoint in DSPy's cache key, never on the wire.
         metadata = self.kwargs.get(METADATA)
         metadata = dict(metadata) if isinstance(metadata, dict) else {}
-        self.kwargs[METADATA] = {**metadata, ENDPOINT_KEY: endpoint_of(self.config.base_url)}
+        metadata.pop(EFFORT_KEY, None)
+        metadata[ENDPOINT_KEY] = endpoint_of(self.config.base_url)
+        effort = self.config.reasoning_effort
+        name = wire_model(self.model).lower()
+        if effort is not None and name in RESPONSES_MODELS and RESPONSES_MODELS[name] is None:
+            # The engine's effort decides the answer, yet is not among DSPy's kwargs.
+            metadata[EFFORT_KEY] = effort
+        self.kwargs[METADATA] = metadata
 
     # DSPy retries a retryable engine error `num_retries` times; the core already
     # retried it (honouring Retry-After and the rate limiter), so DSPy's loop stays off.
@@ -171,7 +183,7 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
 
     def update_history(self, entry: dict[str, Any]) -> None:
         """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks."""
-        entry["outputs"] = uniform_outputs(entry.get("outputs"))
+        entry["outputs"] = with_cited_spans(uniform_outputs(entry.get("outputs")), entry)
         super().update_history(entry)
         record_history_entry(entry)
 
@@ -184,7 +196,7 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         # Rebuilt from the engine's base URL where the state is loaded.
         metadata = state.get(METADATA)
         if isinstance(metadata, dict):
-            metadata = {k: v for k, v in metadata.items() if k != ENDPOINT_KEY}
+            metadata = {k: v for k, v in metadata.items() if k not in (ENDPOINT_KEY, EFFORT_KEY)}
             if metadata:
                 state[METADATA] = metadata
             else:

@@ -25,6 +25,7 @@ SECTIONS = (
     "2. stream(): the answer printed as it arrives",
     "3. LlamaIndex: ParallelLLM over local documents, and ParallelWebQueryEngine",
     "4. DSPy: ChainOfThought with JSON output, and its basis",
+    "5. Responses API: the answer with inline [n] markers",
 )
 
 
@@ -93,6 +94,19 @@ def test_dspy_section_shows_fields_and_their_basis(demo_output: tuple[int, str, 
     basis = section.partition("Basis (one entry per output field):\n")[2]
     assert {"reasoning", "answer"} <= set(re.findall(r"^  - (\w+): confidence", basis, re.M))
     assert re.search(r"^      \[1\] .+ - https?://\S+$", basis, re.MULTILINE)
+
+
+def test_responses_section_shows_inline_markers_matching_citations(
+    demo_output: tuple[int, str, str],
+) -> None:
+    _, out, _ = demo_output
+    section = _section(out, 5)
+    answer = section.partition("text_with_markers()\n")[2].partition("\n(")[0]
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    citations = re.findall(r"^  \[(\d+)\] .+ - (https?://\S+)$", section, re.MULTILINE)
+    assert markers, section
+    assert markers == {int(n) for n, _ in citations}
+    assert re.search(r"^\(\d+ cited span\(s\)", section, re.MULTILINE)
 
 
 def test_missing_frameworks_are_skipped_with_the_extra_to_install(
