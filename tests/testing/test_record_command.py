@@ -20,11 +20,11 @@ import yaml
 from parallel_adapters import testing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# One Chat and one Responses test file, with what they import.
+# One Chat and one Responses test file, with what they import: every top-level module of
+# tests/, since conftest.py imports its siblings (redis_server, hostile).
 COPIED = [
     "pyproject.toml",
-    "tests/__init__.py",
-    "tests/conftest.py",
+    *(f"tests/{path.name}" for path in sorted((REPO_ROOT / "tests").glob("*.py"))),
     "tests/plain/__init__.py",
     "tests/plain/test_callable.py",
     "tests/plain/test_callable_responses.py",
