@@ -250,7 +250,16 @@ def _litellm_responses(endpoint: Endpoint) -> SyncCall:
             api_base=f"{endpoint.base_url}/v1",
             api_key=endpoint.api_key,
         )
-        return _check(response.output_text)
+        # LiteLLM's response object has no `output_text` (the SDK's convenience property).
+        return _check(
+            "".join(
+                part.text
+                for item in response.output
+                if item.type == "message"
+                for part in item.content
+                if part.type == "output_text"
+            )
+        )
 
     return call
 
@@ -480,7 +489,8 @@ async def _lm_acall(endpoint: Endpoint) -> AsyncIterator[AsyncCall]:
     lm = _parallel_lm(endpoint)
 
     async def call() -> object:
-        return _check((await lm.acall(QUESTION))[0])
+        # ParallelLM answers `[{"text": ..., "citations": [...]}]`, as dspy.LM does with citations.
+        return _check((await lm.acall(QUESTION))[0]["text"])
 
     try:
         yield call

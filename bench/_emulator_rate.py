@@ -4,10 +4,14 @@ The raw `openai` SDK sends sequential requests to `ParallelEmulator` (a thread o
 client's own process, as a test suite uses it) and to `parallel-adapters emulator` (the
 console command, a separate process). Every test suite built on the emulator pays its
 per-request time, so it is measured here rather than only the bench's own server.
+
+A third server, `bench._bare_server` (a fixed reply, no framework), is the reference: the
+rate the same client reaches when the server costs next to nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import subprocess
@@ -45,10 +49,24 @@ def _console_command() -> list[str]:
 @contextmanager
 def in_process() -> Iterator[Endpoint]:
     """`parallel-adapters emulator --port N --api-key KEY` in its own process."""
-    import socket
-
     port = _free_port()
     command = [*_console_command(), "emulator", "--port", str(port), "--api-key", API_KEY]
+    with _running(command, port) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def bare() -> Iterator[Endpoint]:
+    """`python -m bench._bare_server N`: a fixed reply, the client's own ceiling."""
+    port = _free_port()
+    with _running([sys.executable, "-m", "bench._bare_server", str(port)], port) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def _running(command: list[str], port: int) -> Iterator[Endpoint]:
+    import socket
+
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -67,7 +85,7 @@ def in_process() -> Iterator[Endpoint]:
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the emulator process did not start in time") from None
+                    raise RuntimeError(f"{command}: no server in time") from None
                 time.sleep(0.05)
         yield Endpoint(f"http://127.0.0.1:{port}", API_KEY)
     finally:
@@ -82,7 +100,9 @@ def in_process() -> Iterator[Endpoint]:
 SERVERS: list[tuple[str, str, Callable[[], Any]]] = [
     ("thread", "`ParallelEmulator()`, a thread of the client's process", in_thread),
     ("process", "`parallel-adapters emulator`, a separate process", in_process),
+    ("bare", "reference: a fixed reply from a bare asyncio server, a separate process", bare),
 ]
+REFERENCE = "bare"  # not a target: the client's ceiling the emulator is read against
 
 
 def _client(endpoint: Endpoint) -> Callable[[], object]:
@@ -110,8 +130,8 @@ def _rate(call: Callable[[], object], count: int) -> float:
 
 def run(settings: Settings, log: Any) -> dict[str, Any]:
     rates: dict[str, list[float]] = {key: [] for key, _, _ in SERVERS}
-    with in_thread() as thread_endpoint, in_process() as process_endpoint:
-        calls = {"thread": _client(thread_endpoint), "process": _client(process_endpoint)}
+    with contextlib.ExitStack() as stack:
+        calls = {key: _client(stack.enter_context(start())) for key, _, start in SERVERS}
         for call in calls.values():
             for _ in range(settings.emulator_warmup):
                 call()
@@ -137,5 +157,6 @@ def run(settings: Settings, log: Any) -> dict[str, Any]:
         "repeats": settings.emulator_repeats,
         "calls_per_repeat": settings.emulator_calls,
         "target_per_s": TARGET_PER_SECOND,
+        "reference": REFERENCE,
         "servers": rows,
     }

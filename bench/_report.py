@@ -419,6 +419,23 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
         row = next(r for r in results["imports"]["imports"] if r["key"] == "parallel_adapters")
         largest = ", ".join(f"{m['module']} {m['ms']:.0f} ms" for m in row["largest_imports"])
         return [f"  Largest imports under `import parallel_adapters`: {largest}."]
+    if scenario == "emulator":
+        data = results["emulator"]
+        rows = {r["key"]: r for r in data["servers"]}
+        reference = rows.get(data.get("reference", ""))
+        if reference is None:
+            return []
+        floor = reference["ms_per_request"]["median"]
+        mine = rows[target["key"]]["ms_per_request"]["median"]
+        return [
+            f"  Against a bare server that does no work, the same client needs {floor:.2f} ms "
+            f"per request (the `openai` SDK building and parsing, and the loopback): its "
+            f"ceiling is {1000 / floor:,.0f}/s, below the target, so the target cannot be "
+            f"met with this client on this machine. The emulator adds {mine - floor:.2f} ms."
+            if 1000 / floor < data["target_per_s"]
+            else f"  The same client reaches {1000 / floor:,.0f}/s against a bare server; "
+            f"the emulator adds {mine - floor:.2f} ms per request.",
+        ]
     return []
 
 

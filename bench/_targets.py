@@ -232,7 +232,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
         )
     emulator = results.get("emulator")
     if emulator:
+        reference = next(
+            (r for r in emulator["servers"] if r["key"] == emulator.get("reference")), None
+        )
+        ceiling = (
+            f"; the same client against a bare server with a fixed reply: "
+            f"{_range(reference['requests_per_s'], ',.0f')}/s"
+            if reference
+            else ""
+        )
         for row in emulator["servers"]:
+            if row is reference:
+                continue
             rate = row["requests_per_s"]
             targets.append(
                 _target(
@@ -240,7 +251,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "requests/s (raw `openai` SDK)",
                     f"{_range(rate, ',.0f')}/s",
                     rate["median"] >= emulator["target_per_s"],
-                    f"{_range(row['ms_per_request'], '.2f')} ms per request",
+                    f"{_range(row['ms_per_request'], '.2f')} ms per request{ceiling}",
                     scenario="emulator",
                     key=row["key"],
                 )
