@@ -20,7 +20,7 @@ IMPORTS: list[tuple[str, str, str]] = [
     ("python", BASELINE, "baseline"),
     ("openai", "import openai", "floor"),
     ("parallel_adapters", "import parallel_adapters", "kit"),
-    ("parallel_adapters.core", "from parallel_adapters import complete", "kit"),
+    ("parallel_adapters._core", "from parallel_adapters import complete", "kit"),
     ("parallel_adapters.llama_index", "import parallel_adapters.llama_index", "kit"),
     ("parallel_adapters.dspy", "import parallel_adapters.dspy", "kit"),
     ("langchain_parallel", "import langchain_parallel", "peer"),

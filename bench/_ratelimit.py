@@ -67,7 +67,7 @@ def _limiter_margin(requests_per_minute: int, window: float) -> dict[str, float]
     time it adds to each window (arrival slack) and sleeps past each freed slot (buffer),
     and the best achievable rate that implies, here and on the API's 60 s window."""
     try:
-        from parallel_adapters.core import _ratelimit as kit_limiter
+        from parallel_adapters._core import _ratelimit as kit_limiter
 
         budget = kit_limiter.budget_for(requests_per_minute, window)
         at_60s = kit_limiter.budget_for(requests_per_minute, 60.0)

@@ -63,7 +63,7 @@ def redis_server() -> Iterator[str]:
 
 
 def acquire_cost(store: str, count: int) -> dict[str, float]:
-    from parallel_adapters.core._ratelimit import RequestLimiter
+    from parallel_adapters._core._ratelimit import RequestLimiter
 
     limiter = RequestLimiter(10**9, window_seconds=60, store=store, budget_id="bench-cost")
     for _ in range(min(100, count)):  # connections, statements, scripts: warm

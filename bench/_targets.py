@@ -197,7 +197,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     ours, openai = _row(results, "imports", "parallel_adapters"), _row(results, "imports", "openai")
     if ours is not None and openai is not None:
         mine, theirs = ours["wall_ms"]["median"], openai["wall_ms"]["median"]
-        core = _row(results, "imports", "parallel_adapters.core")
+        core = _row(results, "imports", "parallel_adapters._core")
         note = f"`import openai`: {theirs:.0f} ms"
         if core is not None:
             note += (

@@ -1,7 +1,12 @@
-"""The Parallel Chat API inside LlamaIndex, DSPy and plain Python.
+"""Parallel's Chat and Responses APIs inside LlamaIndex, DSPy and plain Python.
+
+This module is the public surface of the shared core: the plain callable, `ParallelChat`,
+`ParallelConfig`, the result types and the error tree. The framework adapters live in
+`parallel_adapters.llama_index` and `parallel_adapters.dspy`, the emulator in
+`parallel_adapters.testing`; every module whose name starts with `_` is private.
 
 Names are loaded on first use, so `import parallel_adapters` costs almost nothing
-and never imports llama_index or dspy (those live in their own subpackages).
+and never imports llama_index or dspy.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
         default_chat,
         stream,
     )
-    from .core import (
+    from ._core import (
         APIConnectionError,
         APIStatusError,
         APITimeoutError,
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
         AuthenticationError,
         BadRequestError,
         BatchError,
+        ChatRequest,
         ChatStream,
         Citation,
         CitedSpan,
@@ -38,7 +44,6 @@ if TYPE_CHECKING:
         MissingAPIKeyError,
         NotFoundError,
         OutputParseError,
-        ParallelClient,
         ParallelConfig,
         ParallelError,
         PaymentRequiredError,
@@ -46,14 +51,16 @@ if TYPE_CHECKING:
         RateLimitError,
         RateLimitStoreError,
         RedirectError,
+        Research,
         ResponseFailedError,
         ResponseTooLargeError,
         ServerError,
+        Source,
         StreamError,
         StreamPart,
         UnprocessableRequestError,
+        WebSearchAction,
         WebSearchCall,
-        merge_messages,
     )
 
 __all__ = [
@@ -64,6 +71,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "ChatRequest",
     "ChatStream",
     "Citation",
     "CitedSpan",
@@ -74,7 +82,6 @@ __all__ = [
     "NotFoundError",
     "OutputParseError",
     "ParallelChat",
-    "ParallelClient",
     "ParallelConfig",
     "ParallelError",
     "PaymentRequiredError",
@@ -82,12 +89,15 @@ __all__ = [
     "RateLimitError",
     "RateLimitStoreError",
     "RedirectError",
+    "Research",
     "ResponseFailedError",
     "ResponseTooLargeError",
     "ServerError",
+    "Source",
     "StreamError",
     "StreamPart",
     "UnprocessableRequestError",
+    "WebSearchAction",
     "WebSearchCall",
     "__version__",
     "acomplete",
@@ -95,7 +105,6 @@ __all__ = [
     "complete",
     "configure",
     "default_chat",
-    "merge_messages",
     "stream",
 ]
 
@@ -108,7 +117,7 @@ def __getattr__(name: str) -> Any:
     if name in _CHAT_NAMES:
         module = importlib.import_module("._chat", __name__)
     elif name in __all__:
-        module = importlib.import_module(".core", __name__)
+        module = importlib.import_module("._core", __name__)
     else:
         raise AttributeError(f"module 'parallel_adapters' has no attribute {name!r}")
     value = getattr(module, name)

@@ -24,8 +24,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal, TextIO
 
-from ._journal import Journal, answer_record, completion_from_record, error_record, id_key
-from .core import (
+from ._core import (
     AuthenticationError,
     Completion,
     InputError,
@@ -35,8 +34,9 @@ from .core import (
     PaymentRequiredError,
     RateLimitError,
 )
-from .core._config import BATCH_RATE_LIMIT_ROUNDS
-from .core._request import ChatRequest
+from ._core._config import BATCH_RATE_LIMIT_ROUNDS
+from ._core._request import ChatRequest
+from ._journal import Journal, answer_record, completion_from_record, error_record, id_key
 
 __all__ = ["BatchItem", "BatchRunner", "Progress"]
 

@@ -73,7 +73,7 @@ class _Refused(Exception):
 
 
 def _default_model(args: argparse.Namespace) -> str | None:
-    from .core._prices import REASONING_EFFORTS
+    from ._core._prices import REASONING_EFFORTS
 
     if args.effort is None:
         return str(args.model) if args.model else None
@@ -88,8 +88,8 @@ def _default_model(args: argparse.Namespace) -> str | None:
 
 def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -> list[BatchItem]:
     from ._batch import BatchItem
+    from ._core import InputError
     from ._journal import check_id, id_key
-    from .core import InputError
 
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -148,8 +148,8 @@ def _chat_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, argv: Sequence[str], out: TextIO, err: TextIO) -> int:
     from ._chat import ParallelChat
+    from ._core._config import DEFAULT_BATCH_CONCURRENCY
     from ._journal import Journal
-    from .core._config import DEFAULT_BATCH_CONCURRENCY
 
     if args.concurrency is None:
         args.concurrency = DEFAULT_BATCH_CONCURRENCY
@@ -190,8 +190,8 @@ def _run_journal(
     err: TextIO,
 ) -> int:
     from ._batch import BatchRunner, Progress
+    from ._core._prices import billed_model, estimate_cost
     from ._journal import id_key
-    from .core._prices import billed_model, estimate_cost
 
     state = journal.state
     if state.torn_bytes:

@@ -8,8 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._batch import BatchItem, BatchRunner, Progress
-from ._journal import Journal, check_id, id_key
-from .core import (
+from ._core import (
     AsyncChatStream,
     BatchError,
     ChatOptions,
@@ -19,9 +18,11 @@ from .core import (
     InputError,
     MessagesInput,
     ParallelClient,
+    ParallelConfig,
 )
-from .core._client import refuse_stream_flag
-from .core._config import DEFAULT_BATCH_CONCURRENCY
+from ._core._client import refuse_stream_flag
+from ._core._config import DEFAULT_BATCH_CONCURRENCY
+from ._journal import Journal, check_id, id_key
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -64,10 +65,24 @@ class ParallelChat(ParallelClient):
 
     Takes the options of `ParallelConfig` (`model`, `api_key`, `base_url`, `timeout`,
     `max_retries`, `requests_per_minute`, ...); the key defaults to `PARALLEL_API_KEY`.
+    Or a whole `ParallelConfig` as `config=`, with any options given beside it replacing
+    its values.
+
+    It is also the client the adapters hold: `ParallelLLM.client` and
+    `ParallelEngine.client` are `ParallelChat`s.
     """
 
-    def __init__(self, model: str | None = None, **options: Unpack[ConnectionOptions]) -> None:
-        super().__init__(model=model, **options)
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        config: ParallelConfig | None = None,
+        **options: Unpack[ConnectionOptions],
+    ) -> None:
+        if model is None and config is not None:
+            super().__init__(config, **options)  # keep the config's own model
+        else:
+            super().__init__(config, model=model, **options)
 
     def __call__(self, messages: MessagesInput, **params: Any) -> Completion:
         """`chat(messages, **params)` is `chat.complete(messages, **params)`."""

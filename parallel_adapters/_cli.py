@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _emulator(words[1:])
     args = _parser().parse_args(words)
 
-    from .core import InputError, MissingAPIKeyError, ParallelError
+    from ._core import InputError, MissingAPIKeyError, ParallelError
 
     try:
         if args.command == "demo":

@@ -52,7 +52,7 @@ def _backend(live: bool) -> Iterator[_Backend]:
     if live:
         if not os.environ.get("PARALLEL_API_KEY", "").strip():
             raise DemoError("--live needs an API key: set PARALLEL_API_KEY (or drop --live)")
-        from .core import ParallelConfig
+        from ._core import ParallelConfig
 
         base_url = ParallelConfig.from_options().base_url
         yield _Backend({}, f"live Parallel API ({base_url})")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core import (
+from ._core import (
     Citation,
     Completion,
     FieldBasis,
@@ -26,7 +26,7 @@ from .core import (
     OutputParseError,
     ParallelError,
 )
-from .core._request import ChatRequest
+from ._core._request import ChatRequest
 
 try:  # POSIX: keep two batches from appending to one journal at once.
     import fcntl

@@ -19,7 +19,7 @@ from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from ..core import (
+from .._core import (
     CallCollector,
     Completion,
     Research,

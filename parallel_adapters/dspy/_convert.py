@@ -9,12 +9,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from dspy import lm15  # type: ignore[import-untyped]
 
-from ..core import (
+from .._chat import ParallelChat
+from .._core import (
     ChatRequest,
     Citation,
     Completion,
     InputError,
-    ParallelClient,
     WireMessage,
     is_responses_model,
     research_to_dict,
@@ -130,7 +130,7 @@ def _messages(request: Any) -> list[WireMessage | dict[str, Any]]:
     return messages
 
 
-def chat_request(client: ParallelClient, request: Any, *, stream: bool) -> ChatRequest:
+def chat_request(client: ParallelChat, request: Any, *, stream: bool) -> ChatRequest:
     """The core's validated request for an lm15 `Request`; `InputError` before any I/O."""
     if request.tools:
         raise InputError("the Parallel Chat API has no tool calling; remove the tools")

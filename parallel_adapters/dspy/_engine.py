@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from ..core import ParallelClient, ParallelConfig, ParallelError
+from .._chat import ParallelChat
+from .._core import ParallelConfig, ParallelError
 from . import _convert
 from ._basis import record_live_call
 from ._errors import as_dspy_error
@@ -39,8 +40,8 @@ class ParallelEngine:
     """The request parameters DSPy may pass on."""
 
     def __init__(self, config: ParallelConfig | None = None, **options: Any) -> None:
-        self.client = ParallelClient(config, **options)
-        """The core client, shared by the async engine and by copies of the LM."""
+        self.client = ParallelChat(config=config, **options)
+        """The kit's client, shared by the async engine and by copies of the LM."""
 
     @property
     def config(self) -> ParallelConfig:
@@ -132,8 +133,8 @@ class AsyncParallelEngine:
         """The synchronous engine whose client and settings this one uses."""
 
     @property
-    def client(self) -> ParallelClient:
-        """The core client of `engine`."""
+    def client(self) -> ParallelChat:
+        """The client of `engine`."""
         return self.engine.client
 
     def __repr__(self) -> str:

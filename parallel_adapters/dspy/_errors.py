@@ -15,7 +15,7 @@ from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from ..core import _errors as core
+from .._core import _errors as core
 
 __all__ = ["as_dspy_error"]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from ..core import RESPONSES_MODELS, InputError, ParallelConfig
+from .._core import RESPONSES_MODELS, InputError, ParallelConfig
 from ._basis import record_history_entry
 from ._convert import (
     EFFORT_KEY,

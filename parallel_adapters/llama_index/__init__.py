@@ -7,7 +7,9 @@ from parallel_adapters.llama_index import ParallelLLM, ParallelWebQueryEngine
 Settings.llm = ParallelLLM(model="base")
 ```
 
-Needs the `llama-index` extra: `pip install 'parallel-adapters[llama-index]'`.
+Needs the `llama-index` extra: `pip install 'parallel-adapters[llama-index]'`. The types
+these return (`Research`, `Citation`, ...) and the errors they raise are imported from
+`parallel_adapters`.
 """
 
 from __future__ import annotations
@@ -20,16 +22,6 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         "pip install 'parallel-adapters[llama-index]'"
     ) from exc
 
-from ..core import (
-    Citation,
-    FieldBasis,
-    InputError,
-    OutputParseError,
-    ParallelError,
-    Research,
-    Source,
-    StreamError,
-)
 from ._basis_events import BasisCollector, LLMCall, collect_basis
 from ._llm import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUT, ParallelLLM
 from ._query_engine import ParallelWebQueryEngine, marked_text, source_nodes_of
@@ -39,17 +31,9 @@ __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
     "DEFAULT_NUM_OUTPUT",
     "BasisCollector",
-    "Citation",
-    "FieldBasis",
-    "InputError",
     "LLMCall",
-    "OutputParseError",
-    "ParallelError",
     "ParallelLLM",
     "ParallelWebQueryEngine",
-    "Research",
-    "Source",
-    "StreamError",
     "basis_of",
     "citations_of",
     "collect_basis",

@@ -44,7 +44,7 @@ from llama_index.core.instrumentation.events.llm import (
 )
 from llama_index.core.instrumentation.events.query import QueryEndEvent
 
-from ..core import CallCollector, Research, ResearchFields
+from .._core import CallCollector, Research, ResearchFields
 from ._research import research_of
 from ._structured import ParallelStructuredLLM
 

@@ -47,12 +47,12 @@ from llama_index.core.program.utils import process_streaming_objects
 from llama_index.core.prompts import BasePromptTemplate, PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 
-from ..core import (
+from .._chat import ParallelChat
+from .._core import (
     RESPONSES_MAX_INPUT_CHARS,
     ChatRequest,
     InputError,
     OutputParseError,
-    ParallelClient,
     ParallelConfig,
     is_responses_model,
 )
@@ -96,12 +96,12 @@ class _ClientSlot:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._client: ParallelClient | None = None
+        self._client: ParallelChat | None = None
 
-    def get(self, config: ParallelConfig) -> ParallelClient:
+    def get(self, config: ParallelConfig) -> ParallelChat:
         with self._lock:
             if self._client is None or self._client.config != config:
-                self._client = ParallelClient(config)
+                self._client = ParallelChat(config=config)
             return self._client
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
@@ -278,13 +278,16 @@ class ParallelLLM(CustomLLM):
         )
 
     @property
-    def client(self) -> ParallelClient:
-        """The core client, rebuilt if an option was changed after construction."""
+    def client(self) -> ParallelChat:
+        """The kit's client for this LLM's connection settings, rebuilt if one was changed
+        after construction. It shares the LLM's key, pools and rate limit, but not its
+        model (copies that differ only in `model` share one client): batch with
+        `llm.client.map(prompts, model=llm.model)`."""
         return self._slot.get(self._config())
 
     def _request(
         self, messages: Sequence[ChatMessage], stream: bool, kwargs: dict[str, Any]
-    ) -> tuple[ParallelClient, ChatRequest]:
+    ) -> tuple[ParallelChat, ChatRequest]:
         """Validated before any I/O: bad input raises `InputError` at call time."""
         client = self.client
         params = {"model": self.model, **kwargs}
@@ -349,7 +352,7 @@ class ParallelLLM(CustomLLM):
         `interaction_id` (and `cited_spans` on the Responses API); `raw` is the
         decoded body.
 
-        Keyword arguments are request options, as for `ParallelClient.complete`
+        Keyword arguments are request options, as for `ParallelChat.complete`
         (`model`, `response_format`, `previous_interaction_id`, ...). Raises
         `InputError` before any request for bad input, else a `ParallelError`.
         """
@@ -362,7 +365,7 @@ class ParallelLLM(CustomLLM):
         A last chunk with an empty `delta` carries the basis, citations and
         `interaction_id` in its `additional_kwargs`.
 
-        Keyword arguments are request options, as for `ParallelClient.complete`
+        Keyword arguments are request options, as for `ParallelChat.complete`
         (`model`, `response_format`, `previous_interaction_id`, ...). Raises
         `InputError` before any request for bad input, else a `ParallelError`.
         """
@@ -390,7 +393,7 @@ class ParallelLLM(CustomLLM):
         `additional_kwargs` hold `basis`, `citations` and `interaction_id` (and
         `cited_spans` on the Responses API).
 
-        Keyword arguments are request options, as for `ParallelClient.complete`
+        Keyword arguments are request options, as for `ParallelChat.complete`
         (`model`, `response_format`, `previous_interaction_id`, ...). Raises
         `InputError` before any request for bad input, else a `ParallelError`.
         """

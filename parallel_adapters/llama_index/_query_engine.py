@@ -16,7 +16,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from ..core import Citation, CitedSpan, InputError, Source, insert_markers
+from .._core import Citation, CitedSpan, InputError, Source, insert_markers
 from ._llm import ParallelLLM
 from ._research import is_responses_answer, research_of, spans_of
 

@@ -17,7 +17,7 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 
-from ..core import (
+from .._core import (
     Citation,
     CitedSpan,
     Completion,

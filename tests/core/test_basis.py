@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from parallel_adapters import Citation, FieldBasis
-from parallel_adapters.core import parse_basis, unique_citations
+from parallel_adapters._core import parse_basis, unique_citations
 
 _BLOG_EXAMPLE = {
     "field": "risk_factors",

@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from parallel_adapters import InputError, MissingAPIKeyError, ParallelChat, ParallelConfig
-from parallel_adapters.core import ParallelClient
+from parallel_adapters._core import ParallelClient
 
 SENTINEL = "sk-SENTINEL-4c1d-never-print-me"
 
@@ -134,7 +134,7 @@ def test_a_bad_request_rate_in_the_environment_is_named(
 
 
 def test_the_typed_options_name_every_config_field() -> None:
-    from parallel_adapters.core import ChatOptions, ConnectionOptions
+    from parallel_adapters._core import ChatOptions, ConnectionOptions
 
     assert set(ChatOptions.__annotations__) | set(ConnectionOptions.__annotations__) == set(
         ParallelConfig.model_fields

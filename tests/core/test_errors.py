@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.core._errors import error_from_status, message_from_body, parse_retry_after
+from parallel_adapters._core._errors import error_from_status, message_from_body, parse_retry_after
 
 OPENAI = {"error": {"message": "Invalid API key", "type": "invalid_request_error"}}
 FASTAPI = {"detail": [{"loc": ["body", "messages", 0, "role"], "msg": "bad role", "type": "enum"}]}

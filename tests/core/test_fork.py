@@ -14,7 +14,7 @@ import pytest
 
 import parallel_adapters as pa
 from parallel_adapters import _chat
-from parallel_adapters.core import _ratelimit
+from parallel_adapters._core import _ratelimit
 from parallel_adapters.testing import ParallelEmulator
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="needs os.fork (POSIX)")

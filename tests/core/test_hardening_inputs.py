@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.core import Citation, FieldBasis, sources_from_basis, unique_citations
+from parallel_adapters._core import Citation, FieldBasis, sources_from_basis, unique_citations
 
 from ..hostile import HostileServer, answer
 

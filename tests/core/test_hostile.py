@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.core import ParallelClient, is_transient
+from parallel_adapters._core import ParallelClient, is_transient
 
 from ..hostile import (
     Exchange,

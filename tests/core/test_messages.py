@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parallel_adapters import InputError, merge_messages
+from parallel_adapters import InputError
+from parallel_adapters._core import merge_messages
 
 
 def test_a_string_is_one_user_message() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from parallel_adapters.core import _prices
-from parallel_adapters.core._prices import estimate_cost, price_per_request
+from parallel_adapters._core import _prices
+from parallel_adapters._core._prices import estimate_cost, price_per_request
 
 
 @pytest.mark.parametrize(
@@ -53,6 +53,6 @@ def test_models_without_a_price_are_reported_not_guessed() -> None:
 
 def test_every_model_with_a_timeout_has_a_price() -> None:
     # The Chat API models the kit knows are all priced: the table cannot fall behind.
-    from parallel_adapters.core._config import MODEL_TIMEOUTS
+    from parallel_adapters._core._config import MODEL_TIMEOUTS
 
     assert set(MODEL_TIMEOUTS) <= set(_prices.PRICE_PER_1000)

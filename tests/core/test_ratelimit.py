@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from parallel_adapters.core._ratelimit import RequestLimiter, budget_for, shared_limiter
+from parallel_adapters._core._ratelimit import RequestLimiter, budget_for, shared_limiter
 
 
 def test_one_limiter_per_endpoint_and_key() -> None:

@@ -18,8 +18,8 @@ import redis
 
 import parallel_adapters as pa
 from parallel_adapters import testing
-from parallel_adapters.core import ParallelConfig
-from parallel_adapters.core._ratelimit import RequestLimiter, shared_limiter
+from parallel_adapters._core import ParallelConfig
+from parallel_adapters._core._ratelimit import RequestLimiter, shared_limiter
 
 SECRET = "sk-store-test-secret-0123456789"
 
@@ -154,7 +154,7 @@ def test_a_down_store_fails_the_request_before_anything_is_sent(
 def test_a_missing_package_names_the_extra(
     monkeypatch: pytest.MonkeyPatch, redis_store: str
 ) -> None:
-    monkeypatch.delitem(sys.modules, "parallel_adapters.core._ratestore_redis", raising=False)
+    monkeypatch.delitem(sys.modules, "parallel_adapters._core._ratestore_redis", raising=False)
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(pa.RateLimitStoreError, match=r"parallel-adapters\[redis\]"):
         RequestLimiter(60, store=redis_store, budget_id="nopkg")

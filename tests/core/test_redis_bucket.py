@@ -13,8 +13,8 @@ from __future__ import annotations
 import redis
 from pyrate_limiter import Rate, RateItem, RedisBucket
 
-from parallel_adapters.core._ratestore import Budget
-from parallel_adapters.core._ratestore_redis import SharedRedisBucket
+from parallel_adapters._core._ratestore import Budget
+from parallel_adapters._core._ratestore_redis import SharedRedisBucket
 
 
 def _client(redis_url: str) -> redis.Redis:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from parallel_adapters import InputError
-from parallel_adapters.core import _request, normalize_response_format, shape_request
+from parallel_adapters._core import _request, normalize_response_format, shape_request
 
 
 class Company(BaseModel):
@@ -47,7 +47,7 @@ def test_an_unknown_model_is_refused_naming_the_models(model: str) -> None:
 def test_response_format_on_speed_is_sent_with_a_warning_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from parallel_adapters.core import _request
+    from parallel_adapters._core import _request
 
     monkeypatch.setattr(_request, "_warned", set())
     schema = {"type": "object", "properties": {"year": {"type": "integer"}}}

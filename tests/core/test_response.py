@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from parallel_adapters import OutputParseError, ServerError
-from parallel_adapters.core import StreamAccumulator, completion_from_body, shape_request
+from parallel_adapters._core import StreamAccumulator, completion_from_body, shape_request
 
 REQUEST = shape_request("q", model="base")
 BASIS = [

@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 import parallel_adapters as pa
-from parallel_adapters.core import (
+from parallel_adapters._core import (
     EFFORT_TIMEOUTS,
     ParallelConfig,
     ResponsesAccumulator,
@@ -52,7 +52,7 @@ def _request(messages: Any = "q", **params: Any) -> Any:
     ],
 )
 def test_the_model_name_picks_the_api(model: str, api: str) -> None:
-    request = pa.ParallelClient(api_key="k").request("q", model=model)
+    request = pa.ParallelChat(api_key="k").request("q", model=model)
     assert request.api == api
     if api == "responses":
         assert request.body["model"] == "parallel"
@@ -73,7 +73,7 @@ def test_effort_from_the_name_or_the_option(model: str, effort: Any, sent: Any) 
 
 
 def test_config_effort_is_the_default_and_a_pinned_name_wins_over_it() -> None:
-    client = pa.ParallelClient(api_key="k", model="parallel", reasoning_effort="low")
+    client = pa.ParallelChat(api_key="k", model="parallel", reasoning_effort="low")
     assert client.request("q").body["reasoning"] == {"effort": "low"}
     assert client.request("q", reasoning_effort="high").body["reasoning"] == {"effort": "high"}
     assert client.request("q", model="parallel-high").body["reasoning"] == {"effort": "high"}
@@ -391,7 +391,7 @@ def test_a_failed_event_is_a_typed_error() -> None:
 
 
 def test_bad_request_error_is_exported_and_mapped() -> None:
-    from parallel_adapters.core._errors import error_from_status
+    from parallel_adapters._core._errors import error_from_status
 
     error = error_from_status(400, wire.BAD_MODEL_ERROR)
     assert isinstance(error, pa.BadRequestError)
@@ -523,8 +523,8 @@ def test_the_openai_sdk_reads_the_same_payload() -> None:
 def test_a_connect_timeout_is_a_connection_error_and_retried_but_a_read_timeout_is_not() -> None:
     import openai
 
-    from parallel_adapters.core._http import http_library
-    from parallel_adapters.core._transport import _translate
+    from parallel_adapters._core._http import http_library
+    from parallel_adapters._core._transport import _translate
 
     request = http_library.Request("POST", "http://127.0.0.1/v1/responses")
 
@@ -537,8 +537,8 @@ def test_a_connect_timeout_is_a_connection_error_and_retried_but_a_read_timeout_
     read = _translate(sdk_timeout(http_library.ReadTimeout("slow answer")))
     assert isinstance(connect, pa.APIConnectionError)
     assert isinstance(read, pa.APITimeoutError)
-    transport = pa.ParallelClient(api_key="k", max_retries=2)._transport
+    transport = pa.ParallelChat(api_key="k", max_retries=2)._transport
     assert transport._retry_delay(connect, 0) is not None
     assert transport._retry_delay(read, 0) is None
-    opted_in = pa.ParallelClient(api_key="k", max_retries=2, retry_timeouts=True)._transport
+    opted_in = pa.ParallelChat(api_key="k", max_retries=2, retry_timeouts=True)._transport
     assert opted_in._retry_delay(read, 0) is not None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from parallel_adapters.core import Completion, parse_basis
-from parallel_adapters.core._sources import (
+from parallel_adapters._core import Completion, parse_basis
+from parallel_adapters._core._sources import (
     Source,
     research_from_dict,
     research_to_dict,
@@ -81,3 +81,13 @@ def test_research_from_partial_or_malformed_dicts_never_raises() -> None:
     )
     assert [c.url for c in odd.citations] == [A]
     assert odd.basis == [] and odd.interaction_id is None
+
+
+def test_completion_sources_are_the_basis_per_field_and_page() -> None:
+    completion = Completion(text="Paris", model="base", basis=BASIS)
+    assert completion.sources == sources_from_basis(BASIS)
+    assert [(s.field, s.url) for s in completion.sources] == [
+        ("capital", A),
+        ("capital", B),
+        ("language", A),
+    ]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.core import ChatRequest
+from parallel_adapters._core import ChatRequest
 from parallel_adapters.testing import ParallelEmulator
 
 FAST_RETRIES = {"retry_initial_delay": 0.01, "retry_max_delay": 0.02}

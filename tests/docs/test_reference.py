@@ -30,8 +30,6 @@ PUBLIC_MODULES = (
     "parallel_adapters.testing",
 )
 _DIRECTIVE = re.compile(r"^::: ([\w.]+)\s*$", re.MULTILINE)
-# Names a reference page lists in prose as the same objects documented on another page.
-_REEXPORT_NOTE = re.compile(r"`(\w+)`")
 
 
 def public_names() -> list[tuple[str, str]]:
@@ -125,18 +123,34 @@ def test_every_directive_names_a_real_object() -> None:
 
 @pytest.mark.parametrize(("module", "name"), public_names(), ids=lambda v: v)
 def test_public_name_is_in_the_reference(module: str, name: str) -> None:
-    documented = _documented()
-    if f"{module}.{name}" in documented:
-        return
-    value = getattr(importlib.import_module(module), name)
-    if isinstance(value, type) or callable(value):
-        # A re-export (e.g. `parallel_adapters.llama_index.Citation`) is covered by the
-        # entry of the same object elsewhere, provided its page says it is re-exported.
-        same = [path for path in documented if _resolve(path) is value]
-        page = REFERENCE / f"{module.rpartition('.')[2]}.md"
-        if same and page.exists() and name in _REEXPORT_NOTE.findall(page.read_text()):
-            return
-    pytest.fail(f"{module}.{name} is public but has no entry in docs/reference/")
+    assert f"{module}.{name}" in _documented(), (
+        f"{module}.{name} is public but has no entry in docs/reference/"
+    )
+
+
+def test_each_public_object_has_one_home() -> None:
+    # One door per name: an adapter that re-exported the core's errors or result types
+    # gave users two import paths for one object and the reference two entries.
+    homes: dict[int, list[str]] = {}
+    for module, name in public_names():
+        value = getattr(importlib.import_module(module), name)
+        if isinstance(value, type) or callable(value):
+            homes.setdefault(id(value), []).append(f"{module}.{name}")
+    shared = [paths for paths in homes.values() if len(paths) > 1]
+    assert not shared, f"objects public under more than one name: {shared}"
+
+
+def test_private_modules_are_not_public() -> None:
+    top = importlib.import_module("parallel_adapters")
+    public_submodules = {m.rpartition(".")[2] for m in PUBLIC_MODULES[1:]}
+    for path in sorted((REPO_ROOT / "parallel_adapters").iterdir()):
+        name = path.stem
+        if path.name.startswith((".", "__")) or (path.is_file() and path.suffix != ".py"):
+            continue
+        assert name.startswith("_") or name in public_submodules, (
+            f"parallel_adapters/{path.name} is neither private (`_` prefix) nor documented"
+        )
+    assert not any(name.startswith("_") for name in top.__all__ if name != "__version__")
 
 
 def _error_tree() -> list[str]:

@@ -102,7 +102,7 @@ def test_import_without_dspy_names_the_extra() -> None:
 def test_core_import_does_not_import_dspy() -> None:
     code = (
         "import sys, parallel_adapters\n"
-        "parallel_adapters.ParallelClient\n"
+        "parallel_adapters.ParallelChat\n"
         "print('dspy' in sys.modules)"
     )
     result = subprocess.run(

@@ -17,7 +17,7 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
 def test_import_parallel_adapters_does_not_import_llama_index() -> None:
     result = _run(
         "import sys, parallel_adapters\n"
-        "parallel_adapters.ParallelClient, parallel_adapters.complete\n"
+        "parallel_adapters.ParallelChat, parallel_adapters.complete\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('llama_index', 'dspy')))"
     )
     assert result.returncode == 0, result.stderr

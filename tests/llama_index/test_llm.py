@@ -17,7 +17,7 @@ from llama_index.core.base.llms.types import (
 )
 
 import parallel_adapters
-from parallel_adapters.core import Transport
+from parallel_adapters._core import Transport
 from parallel_adapters.llama_index import (
     ParallelLLM,
     basis_of,

@@ -18,6 +18,7 @@ from parallel_adapters.llama_index import (
     DEFAULT_NUM_OUTPUT,
     ParallelLLM,
 )
+from parallel_adapters.testing import ParallelEmulator
 
 from .conftest import Backend
 
@@ -201,3 +202,15 @@ async def test_async_broken_stream_raises_stream_error(
         async for _ in stream:
             pass
     assert raised.value.partial_text
+
+
+def test_the_client_is_a_parallel_chat_sharing_the_llms_connection(
+    emulator: ParallelEmulator,
+) -> None:
+    llm = ParallelLLM(
+        model="lite", api_key="test-key", base_url=emulator.base_url, requests_per_minute=None
+    )
+    assert isinstance(llm.client, parallel_adapters.ParallelChat)
+    answers = llm.client.map(["What is DSPy?", "What is LlamaIndex?"], model=llm.model)
+    assert all(answer.citations for answer in answers)  # lite: answers with a basis
+    assert [r.json["model"] for r in emulator.requests[-2:]] == ["lite", "lite"]

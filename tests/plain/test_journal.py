@@ -9,13 +9,13 @@ import pytest
 from pydantic import BaseModel
 
 import parallel_adapters as pa
+from parallel_adapters._core import Citation, FieldBasis, shape_request
 from parallel_adapters._journal import (
     Journal,
     answer_record,
     completion_from_record,
     error_record,
 )
-from parallel_adapters.core import Citation, FieldBasis, shape_request
 
 ANSWER = {"id": 1, "text": "one", "citations": [], "basis": [], "interaction_id": "i1"}
 FAILURE = {"id": 2, "error": {"type": "ServerError", "message": "boom", "status_code": 500}}

@@ -294,7 +294,7 @@ def test_a_model_the_server_refuses_gets_its_typed_error(
     emulator: testing.ParallelEmulator, make_chat: Any
 ) -> None:
     # A request built by hand skips the check; the server has the last word.
-    from parallel_adapters.core import ChatRequest
+    from parallel_adapters._core import ChatRequest
 
     unknown = ChatRequest(body={"model": "ultra", "messages": [{"role": "user", "content": "Hi"}]})
     with pytest.raises(pa.PermissionDeniedError) as caught:

@@ -16,7 +16,7 @@ import pytest
 
 import parallel_adapters as pa
 from parallel_adapters import testing
-from parallel_adapters.core import _config
+from parallel_adapters._core import _config
 
 IN_FLIGHT = 300
 

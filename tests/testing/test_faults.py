@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from parallel_adapters.core._http import http_library, timeout_errors, transport_errors
+from parallel_adapters._core._http import http_library, timeout_errors, transport_errors
 from parallel_adapters.testing import FAULT_HEADER, FAULTS, Fault, ParallelEmulator
 
 from .support import ask, body, sse_chunks, sse_payloads, without_created

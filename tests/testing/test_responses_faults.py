@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from parallel_adapters.core._http import transport_errors
+from parallel_adapters._core._http import transport_errors
 from parallel_adapters.testing import FAULT_HEADER, FAULTS, ParallelEmulator
 
 from .support import QUESTION, responses_body, sse_events

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Citation", "FieldBasis", "parse_basis", "unique_citations"]
+__all__ = [
+    "Citation",
+    "FieldBasis",
+    "Source",
+    "parse_basis",
+    "sources_from_basis",
+    "unique_citations",
+]
 
 logger = logging.getLogger("parallel_adapters")
 
@@ -113,3 +121,56 @@ def unique_citations(basis: Iterable[FieldBasis]) -> list[Citation]:
                     kept.add(excerpt)
                     seen.excerpts.append(excerpt)
     return [citation for citation, _ in by_url.values()]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One web page cited as evidence for one output field."""
+
+    url: str
+    """The page's web address."""
+    title: str | None
+    """The page title, when the API gave one."""
+    excerpts: tuple[str, ...]
+    """Passages of the page cited for this field, merged across its citations."""
+    field: str
+    """The output field the page supports."""
+    confidence: str | None
+    """That field's confidence level (a source is only as strong as its field)."""
+    reasoning: str | None
+    """That field's reasoning."""
+
+
+def sources_from_basis(basis: Iterable[FieldBasis]) -> list[Source]:
+    """One `Source` per (field, url), in first-seen order, excerpts merged.
+
+    A page cited for two fields gives two sources: each field has its own confidence
+    and reasoning, and a source is only as strong as the field it supports.
+    """
+    # A set beside each excerpt list: merging stays linear however often a page recurs.
+    merged: dict[tuple[str, str], tuple[FieldBasis, str | None, list[str], set[str]]] = {}
+    for field_basis in basis:
+        for citation in field_basis.citations:
+            key = (field_basis.field, citation.url)
+            seen = merged.get(key)
+            if seen is None:
+                excerpts = list(citation.excerpts)
+                merged[key] = (field_basis, citation.title, excerpts, set(excerpts))
+                continue
+            owner, title, excerpts, kept = seen
+            for excerpt in citation.excerpts:
+                if excerpt not in kept:
+                    kept.add(excerpt)
+                    excerpts.append(excerpt)
+            merged[key] = (owner, title or citation.title, excerpts, kept)
+    return [
+        Source(
+            url=url,
+            title=title,
+            excerpts=tuple(excerpts),
+            field=field,
+            confidence=owner.confidence,
+            reasoning=owner.reasoning,
+        )
+        for (field, url), (owner, title, excerpts, _) in merged.items()
+    ]

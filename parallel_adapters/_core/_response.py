@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ._basis import Citation, FieldBasis, parse_basis, unique_citations
+from ._basis import Citation, FieldBasis, Source, parse_basis, sources_from_basis, unique_citations
 from ._errors import OutputParseError, ServerError
 from ._request import ChatRequest
 from ._spans import CitedSpan, WebSearchCall, insert_markers
@@ -74,6 +74,13 @@ class Completion:
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def sources(self) -> list[Source]:
+        """One `Source` per (output field, cited page), in first-seen order: `citations`
+        with each field's confidence and reasoning. A page cited for two fields appears
+        twice, since a source is only as strong as the field it supports."""
+        return sources_from_basis(self.basis)
 
     def parsed_as(self, model: type[_Model]) -> _Model:
         """The answer as an instance of `model`, typed for checkers: `parsed` when it is

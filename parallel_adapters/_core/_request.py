@@ -87,21 +87,30 @@ def _warn_speed_format_once() -> None:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """A validated request: the JSON body, plus what is needed to read the answer."""
+    """A validated request: the JSON body, plus what is needed to read the answer.
+
+    Built by `ParallelChat.request(...)` and sent by `ParallelChat.send(...)` (or
+    `asend`, `send_stream`, `asend_stream`): build once, inspect or log `body`, then send.
+    """
 
     body: dict[str, Any]
+    """The JSON body that will be sent, exactly (the key travels in a header, never here)."""
     output_model: type[BaseModel] | None = field(default=None, compare=False)
-    # "chat" (`/chat/completions`) or "responses" (`/v1/responses`).
+    """The pydantic model given as `response_format`, used to fill `Completion.parsed`."""
     api: str = "chat"
-    # The Responses effort that was sent (the server echoes `reasoning: null`); None: default.
+    """`"chat"` (sent to `/chat/completions`) or `"responses"` (to `/v1/responses`)."""
+    # The server echoes `reasoning: null`, so the answer cannot say which effort ran.
     effort: str | None = None
+    """The Responses API reasoning effort that was sent; None for the server's default."""
 
     @property
     def model(self) -> str:
+        """The model the body names."""
         return str(self.body["model"])
 
     @property
     def stream(self) -> bool:
+        """True when the body asks for a stream."""
         return bool(self.body.get("stream"))
 
 

@@ -41,9 +41,13 @@ class WebSearchAction(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str | None = None
+    """`"search"` or `"open_page"`, as the server sent it."""
     query: str | None = None
+    """A search's query, when the server sent one."""
     queries: list[str] | None = None
+    """A search's queries, when the server sent several."""
     url: str | None = None
+    """The page read, for `type="open_page"`."""
 
 
 class WebSearchCall(BaseModel):

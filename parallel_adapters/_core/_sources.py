@@ -1,4 +1,4 @@
-"""The basis as framework-neutral records: one cited page per output field, and JSON.
+"""The basis as one framework-neutral record (`Research`), and as JSON.
 
 Adapters surface evidence in their framework's own shapes (LlamaIndex source nodes,
 DSPy passages, plain dicts); this module does the flattening they all need, once.
@@ -6,69 +6,16 @@ DSPy passages, plain dicts); this module does the flattening they all need, once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from ._basis import Citation, FieldBasis, parse_basis, unique_citations
+from ._basis import Citation, FieldBasis, Source, parse_basis, sources_from_basis, unique_citations
 from ._response import Completion
 
 __all__ = ["Research", "Source", "research_from_dict", "research_to_dict", "sources_from_basis"]
-
-
-@dataclass(frozen=True)
-class Source:
-    """One web page cited as evidence for one output field."""
-
-    url: str
-    """The page's web address."""
-    title: str | None
-    """The page title, when the API gave one."""
-    excerpts: tuple[str, ...]
-    """Passages of the page cited for this field, merged across its citations."""
-    field: str
-    """The output field the page supports."""
-    confidence: str | None
-    """That field's confidence level (a source is only as strong as its field)."""
-    reasoning: str | None
-    """That field's reasoning."""
-
-
-def sources_from_basis(basis: Iterable[FieldBasis]) -> list[Source]:
-    """One `Source` per (field, url), in first-seen order, excerpts merged.
-
-    A page cited for two fields gives two sources: each field has its own confidence
-    and reasoning, and a source is only as strong as the field it supports.
-    """
-    # A set beside each excerpt list: merging stays linear however often a page recurs.
-    merged: dict[tuple[str, str], tuple[FieldBasis, str | None, list[str], set[str]]] = {}
-    for field_basis in basis:
-        for citation in field_basis.citations:
-            key = (field_basis.field, citation.url)
-            seen = merged.get(key)
-            if seen is None:
-                excerpts = list(citation.excerpts)
-                merged[key] = (field_basis, citation.title, excerpts, set(excerpts))
-                continue
-            owner, title, excerpts, kept = seen
-            for excerpt in citation.excerpts:
-                if excerpt not in kept:
-                    kept.add(excerpt)
-                    excerpts.append(excerpt)
-            merged[key] = (owner, title or citation.title, excerpts, kept)
-    return [
-        Source(
-            url=url,
-            title=title,
-            excerpts=tuple(excerpts),
-            field=field,
-            confidence=owner.confidence,
-            reasoning=owner.reasoning,
-        )
-        for (field, url), (owner, title, excerpts, _) in merged.items()
-    ]
 
 
 @dataclass(frozen=True)

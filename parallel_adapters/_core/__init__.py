@@ -1,6 +1,8 @@
 """The shared core: request shaping, message merging, basis, transport, errors.
 
-It imports no framework; each adapter translates between its framework and this.
+Private: the names users need are public in `parallel_adapters` (and documented there);
+the rest is the adapters' plumbing and may change. It imports no framework; each adapter
+translates between its framework and this.
 """
 
 from ._basis import Citation, FieldBasis, parse_basis, unique_citations
