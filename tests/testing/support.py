@@ -8,7 +8,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
+import openai
 from openai.types.chat import ChatCompletionMessageParam
+
+from parallel_adapters.testing import FAULT_HEADER, ParallelEmulator
 
 DATA = Path(__file__).parent / "data"
 
@@ -61,3 +65,35 @@ def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
         if data and data != ["[DONE]"]:
             events.append((kind, json.loads("\n".join(data))))
     return events
+
+
+# Each status fault, the openai SDK error it must raise, and its status: one table for the
+# Chat and Responses paths, which share the fault machinery.
+STATUS_FAULTS: list[tuple[str, type[openai.APIStatusError], int]] = [
+    ("429", openai.RateLimitError, 429),
+    ("429-retry-after", openai.RateLimitError, 429),
+    ("500", openai.InternalServerError, 500),
+    ("502", openai.InternalServerError, 502),
+    ("503", openai.InternalServerError, 503),
+    ("504", openai.InternalServerError, 504),
+    ("envelope-openai", openai.BadRequestError, 400),
+    ("envelope-fastapi", openai.UnprocessableEntityError, 422),
+    ("envelope-parallel", openai.APIStatusError, 402),
+    ("envelope-parallel;status=403", openai.PermissionDeniedError, 403),
+]
+
+
+def fault_header(name: str) -> dict[str, str]:
+    """The request header that makes the emulator answer this request with a fault."""
+    return {FAULT_HEADER: name}
+
+
+def post_with_fault(
+    emulator: ParallelEmulator, path: str, fault: str, payload: dict[str, Any]
+) -> httpx.Response:
+    """A raw POST (no SDK in between) carrying a fault header, to read the bytes sent."""
+    return httpx.post(
+        f"{emulator.base_url}{path}",
+        headers={"authorization": "Bearer test-key", **fault_header(fault)},
+        json=payload,
+    )

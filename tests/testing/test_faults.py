@@ -15,11 +15,16 @@ import pytest
 from parallel_adapters._core._http import http_library, timeout_errors, transport_errors
 from parallel_adapters.testing import FAULT_HEADER, FAULTS, Fault, ParallelEmulator
 
-from .support import ask, body, sse_chunks, sse_payloads, without_created
-
-
-def _fault(name: str) -> dict[str, str]:
-    return {FAULT_HEADER: name}
+from .support import (
+    STATUS_FAULTS,
+    ask,
+    body,
+    fault_header,
+    post_with_fault,
+    sse_chunks,
+    sse_payloads,
+    without_created,
+)
 
 
 def _root_cause(error: BaseException) -> BaseException:
@@ -35,31 +40,13 @@ def _root_cause(error: BaseException) -> BaseException:
 
 
 def _raw(emulator: ParallelEmulator, fault: str, **extra: Any) -> httpx.Response:
-    return httpx.post(
-        f"{emulator.base_url}/chat/completions",
-        headers={"authorization": "Bearer test-key", FAULT_HEADER: fault},
-        json=body(**extra),
-    )
+    return post_with_fault(emulator, "/chat/completions", fault, body(**extra))
 
 
 # -- error statuses and envelopes ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fault", "error", "status"),
-    [
-        ("429", openai.RateLimitError, 429),
-        ("429-retry-after", openai.RateLimitError, 429),
-        ("500", openai.InternalServerError, 500),
-        ("502", openai.InternalServerError, 502),
-        ("503", openai.InternalServerError, 503),
-        ("504", openai.InternalServerError, 504),
-        ("envelope-openai", openai.BadRequestError, 400),
-        ("envelope-fastapi", openai.UnprocessableEntityError, 422),
-        ("envelope-parallel", openai.APIStatusError, 402),
-        ("envelope-parallel;status=403", openai.PermissionDeniedError, 403),
-    ],
-)
+@pytest.mark.parametrize(("fault", "error", "status"), STATUS_FAULTS)
 def test_status_faults_raise_the_matching_sdk_error(
     client: openai.OpenAI,
     emulator: ParallelEmulator,
@@ -68,7 +55,9 @@ def test_status_faults_raise_the_matching_sdk_error(
     status: int,
 ) -> None:
     with pytest.raises(error) as caught:
-        client.chat.completions.create(model="base", messages=ask(), extra_headers=_fault(fault))
+        client.chat.completions.create(
+            model="base", messages=ask(), extra_headers=fault_header(fault)
+        )
     assert caught.value.status_code == status
     [entry] = emulator.requests
     assert (entry.status, entry.fault) == (status, fault)
@@ -122,7 +111,7 @@ def test_disconnect_before_first_byte_is_a_connection_error(
 ) -> None:
     with pytest.raises(openai.APIConnectionError) as caught:
         client.chat.completions.create(
-            model="base", messages=ask(), extra_headers=_fault("disconnect-before-first-byte")
+            model="base", messages=ask(), extra_headers=fault_header("disconnect-before-first-byte")
         )
     cause = _root_cause(caught.value)
     assert isinstance(cause, http_library.RemoteProtocolError)
@@ -136,7 +125,7 @@ def test_disconnect_mid_stream_breaks_the_chunked_body(client: openai.OpenAI) ->
         model="base",
         messages=ask(),
         stream=True,
-        extra_headers=_fault("disconnect-mid-stream;after_chunks=3"),
+        extra_headers=fault_header("disconnect-mid-stream;after_chunks=3"),
     )
     with pytest.raises(transport_errors) as caught:
         _drain(stream, received)
@@ -149,14 +138,14 @@ def test_disconnect_mid_stream_breaks_the_chunked_body(client: openai.OpenAI) ->
 def test_disconnect_mid_body_of_a_json_answer(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIConnectionError):
         client.chat.completions.create(
-            model="base", messages=ask(), extra_headers=_fault("disconnect-mid-stream")
+            model="base", messages=ask(), extra_headers=fault_header("disconnect-mid-stream")
         )
 
 
 def test_malformed_json_body(client: openai.OpenAI) -> None:
     with pytest.raises(json.JSONDecodeError):
         client.chat.completions.create(
-            model="base", messages=ask(), extra_headers=_fault("malformed-json")
+            model="base", messages=ask(), extra_headers=fault_header("malformed-json")
         )
 
 
@@ -182,7 +171,7 @@ def test_stall_outlasts_a_client_timeout(emulator: ParallelEmulator) -> None:
         pytest.raises(openai.APITimeoutError),
     ):
         impatient.chat.completions.create(
-            model="base", messages=ask(), extra_headers=_fault("stall")
+            model="base", messages=ask(), extra_headers=fault_header("stall")
         )
     assert time.monotonic() - started < 2
 
@@ -190,7 +179,7 @@ def test_stall_outlasts_a_client_timeout(emulator: ParallelEmulator) -> None:
 def test_short_stall_then_a_normal_answer(client: openai.OpenAI) -> None:
     started = time.monotonic()
     completion = client.chat.completions.create(
-        model="base", messages=ask(), extra_headers=_fault("stall;duration=0.3")
+        model="base", messages=ask(), extra_headers=fault_header("stall;duration=0.3")
     )
     assert time.monotonic() - started >= 0.3
     assert "Paris" in (completion.choices[0].message.content or "")
@@ -201,7 +190,10 @@ def test_stall_mid_stream_hits_the_read_timeout(emulator: ParallelEmulator) -> N
         base_url=emulator.base_url, api_key="test-key", max_retries=0, timeout=0.3
     ) as impatient:
         stream = impatient.chat.completions.create(
-            model="base", messages=ask(), stream=True, extra_headers=_fault("stall-mid-stream")
+            model="base",
+            messages=ask(),
+            stream=True,
+            extra_headers=fault_header("stall-mid-stream"),
         )
         first = next(iter(stream))
         with pytest.raises(timeout_errors) as caught:
@@ -220,7 +212,10 @@ def test_keepalive_comments_are_invisible_to_the_sdk(
     with_comments = "".join(
         c.choices[0].delta.content or ""
         for c in client.chat.completions.create(
-            model="base", messages=ask(), stream=True, extra_headers=_fault("keepalive-comments")
+            model="base",
+            messages=ask(),
+            stream=True,
+            extra_headers=fault_header("keepalive-comments"),
         )
     )
     raw = _raw(emulator, "keepalive-comments", stream=True).text
@@ -233,7 +228,7 @@ def test_keepalive_comments_are_invisible_to_the_sdk(
 def test_stream_without_done(client: openai.OpenAI, emulator: ParallelEmulator) -> None:
     chunks = list(
         client.chat.completions.create(
-            model="base", messages=ask(), stream=True, extra_headers=_fault("no-done")
+            model="base", messages=ask(), stream=True, extra_headers=fault_header("no-done")
         )
     )
     raw = _raw(emulator, "no-done", stream=True).text
@@ -247,7 +242,7 @@ def test_error_event_mid_stream_raises(client: openai.OpenAI) -> None:
         model="base",
         messages=ask(),
         stream=True,
-        extra_headers=_fault("error-mid-stream;after_chunks=2"),
+        extra_headers=fault_header("error-mid-stream;after_chunks=2"),
     )
     received: list[Any] = []
     with pytest.raises(openai.APIError, match="stream was interrupted"):
@@ -288,14 +283,16 @@ def test_header_fault_leaves_the_queue_alone(
 ) -> None:
     emulator.inject("500")
     with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model="base", messages=ask(), extra_headers=_fault("429"))
+        client.chat.completions.create(
+            model="base", messages=ask(), extra_headers=fault_header("429")
+        )
     assert emulator.faults.pending() == [Fault("500")]
 
 
 def test_stream_only_faults_do_not_disturb_a_json_answer(client: openai.OpenAI) -> None:
     for name in ("keepalive-comments", "no-done", "error-mid-stream"):
         completion = client.chat.completions.create(
-            model="base", messages=ask(), extra_headers=_fault(name)
+            model="base", messages=ask(), extra_headers=fault_header(name)
         )
         assert "Paris" in (completion.choices[0].message.content or "")
 
@@ -361,7 +358,7 @@ def test_stop_cuts_off_stalled_requests() -> None:
         ) as patient:
             try:
                 patient.chat.completions.create(
-                    model="base", messages=ask(), extra_headers=_fault("stall")
+                    model="base", messages=ask(), extra_headers=fault_header("stall")
                 )
             except openai.APIError as error:
                 errors.append(error)

@@ -26,6 +26,7 @@ COPIED = [
     "pyproject.toml",
     *(f"tests/{path.name}" for path in sorted((REPO_ROOT / "tests").glob("*.py"))),
     "tests/plain/__init__.py",
+    "tests/plain/conftest.py",
     "tests/plain/test_callable.py",
     "tests/plain/test_callable_responses.py",
     "cassettes/tests/plain/test_callable",

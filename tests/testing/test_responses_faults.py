@@ -15,34 +15,21 @@ import pytest
 from parallel_adapters._core._http import transport_errors
 from parallel_adapters.testing import FAULT_HEADER, FAULTS, ParallelEmulator
 
-from .support import QUESTION, responses_body, sse_events
-
-
-def _fault(name: str) -> dict[str, str]:
-    return {FAULT_HEADER: name}
+from .support import (
+    QUESTION,
+    STATUS_FAULTS,
+    fault_header,
+    post_with_fault,
+    responses_body,
+    sse_events,
+)
 
 
 def _raw(emulator: ParallelEmulator, fault: str, **extra: Any) -> httpx.Response:
-    return httpx.post(
-        f"{emulator.base_url}/v1/responses",
-        headers={"authorization": "Bearer test-key", FAULT_HEADER: fault},
-        json=responses_body(**extra),
-    )
+    return post_with_fault(emulator, "/v1/responses", fault, responses_body(**extra))
 
 
-@pytest.mark.parametrize(
-    ("fault", "error", "status"),
-    [
-        ("429", openai.RateLimitError, 429),
-        ("429-retry-after", openai.RateLimitError, 429),
-        ("500", openai.InternalServerError, 500),
-        ("502", openai.InternalServerError, 502),
-        ("503", openai.InternalServerError, 503),
-        ("envelope-openai", openai.BadRequestError, 400),
-        ("envelope-fastapi", openai.UnprocessableEntityError, 422),
-        ("envelope-parallel", openai.APIStatusError, 402),
-    ],
-)
+@pytest.mark.parametrize(("fault", "error", "status"), STATUS_FAULTS)
 def test_status_faults_raise_the_matching_sdk_error(
     responses_client: openai.OpenAI,
     emulator: ParallelEmulator,
@@ -52,7 +39,7 @@ def test_status_faults_raise_the_matching_sdk_error(
 ) -> None:
     with pytest.raises(error) as caught:
         responses_client.responses.create(
-            model="parallel", input=QUESTION, extra_headers=_fault(fault)
+            model="parallel", input=QUESTION, extra_headers=fault_header(fault)
         )
     assert caught.value.status_code == status
     [entry] = emulator.requests
@@ -68,7 +55,7 @@ def test_numbered_faults_use_the_openai_envelope(emulator: ParallelEmulator) -> 
 
 def test_failed_status_in_a_200(responses_client: openai.OpenAI) -> None:
     response = responses_client.responses.create(
-        model="parallel", input=QUESTION, extra_headers=_fault("failed")
+        model="parallel", input=QUESTION, extra_headers=fault_header("failed")
     )
     assert response.status == "failed"
     assert response.error is not None
@@ -92,7 +79,7 @@ def test_failed_event_ends_the_stream_instead_of_the_text(emulator: ParallelEmul
 
 def test_sdk_stream_helper_sees_the_failure(responses_client: openai.OpenAI) -> None:
     with responses_client.responses.stream(
-        model="parallel", input=QUESTION, extra_headers=_fault("failed")
+        model="parallel", input=QUESTION, extra_headers=fault_header("failed")
     ) as stream:
         kinds = [event.type for event in stream]
     assert kinds[-1] == "response.failed"
@@ -120,7 +107,7 @@ def test_disconnect_mid_stream(responses_client: openai.OpenAI) -> None:
         model="parallel",
         input=QUESTION,
         stream=True,
-        extra_headers=_fault("disconnect-mid-stream;after_chunks=4"),
+        extra_headers=fault_header("disconnect-mid-stream;after_chunks=4"),
     )
     with pytest.raises(transport_errors):
         received.extend(stream)
@@ -130,14 +117,14 @@ def test_disconnect_mid_stream(responses_client: openai.OpenAI) -> None:
 def test_disconnect_mid_body(responses_client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIConnectionError):
         responses_client.responses.create(
-            model="parallel", input=QUESTION, extra_headers=_fault("disconnect-mid-stream")
+            model="parallel", input=QUESTION, extra_headers=fault_header("disconnect-mid-stream")
         )
 
 
 def test_malformed_json_body(responses_client: openai.OpenAI) -> None:
     with pytest.raises(json.JSONDecodeError):
         responses_client.responses.create(
-            model="parallel", input=QUESTION, extra_headers=_fault("malformed-json")
+            model="parallel", input=QUESTION, extra_headers=fault_header("malformed-json")
         )
 
 
@@ -152,7 +139,10 @@ def test_malformed_event_keeps_its_event_line(emulator: ParallelEmulator) -> Non
 def test_keepalive_comments_are_invisible_to_the_sdk(responses_client: openai.OpenAI) -> None:
     plain = responses_client.responses.create(model="parallel", input=QUESTION, stream=True)
     padded = responses_client.responses.create(
-        model="parallel", input=QUESTION, stream=True, extra_headers=_fault("keepalive-comments")
+        model="parallel",
+        input=QUESTION,
+        stream=True,
+        extra_headers=fault_header("keepalive-comments"),
     )
     assert [e.type for e in padded] == [e.type for e in plain]
 
