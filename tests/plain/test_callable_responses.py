@@ -13,7 +13,6 @@ import pytest
 from pydantic import BaseModel
 
 import parallel_adapters as pa
-from parallel_adapters import _chat
 from parallel_adapters.testing import RecordingBackend
 
 pytestmark = pytest.mark.vcr
@@ -30,17 +29,6 @@ def chat(parallel_backend: RecordingBackend) -> Iterator[pa.ParallelChat]:
         max_retries=0,
     ) as client:
         yield client
-
-
-@pytest.fixture
-def default_from_env(
-    parallel_backend: RecordingBackend, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    monkeypatch.setenv("PARALLEL_API_KEY", parallel_backend.api_key)
-    monkeypatch.setenv("PARALLEL_BASE_URL", parallel_backend.base_url)
-    monkeypatch.setattr(_chat, "_default", None)
-    yield
-    monkeypatch.setattr(_chat, "_default", None)
 
 
 def _assert_cited(completion: pa.Completion) -> None:
