@@ -25,9 +25,8 @@ from typing import Any
 
 import pytest
 
+from bench._redis_server import redis_server
 from parallel_adapters import testing
-
-from .redis_server import redis_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CASSETTES_DIR = REPO_ROOT / "cassettes"
@@ -92,6 +91,6 @@ def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmula
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real Redis on a free loopback port for the session (`tests/redis_server.py`)."""
+    """A real Redis on a free loopback port for the session (`bench/_redis_server.py`)."""
     with redis_server() as url:
         yield url

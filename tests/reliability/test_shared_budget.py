@@ -1,6 +1,6 @@
 """Many processes, one key, one budget: `rate_limit_store` against the emulator's limit.
 
-Real worker processes (`budget_worker.py`, half on threads, half on asyncio) share a key
+Real worker processes (`bench/_budget_worker.py`, half on threads, half on asyncio) share a key
 against a server that allows LIMIT requests per WINDOW seconds, each configured with that
 same limit, as a deployment would be. Through SQLite and through a real Redis, the server
 refuses nothing and the budget is used to at least 90%; with `memory` (each process
@@ -47,7 +47,7 @@ def _spawn(emulator: testing.ParallelEmulator, store: str, index: int, each: int
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.budget_worker", json.dumps(cfg)],
+        [sys.executable, "-m", "bench._budget_worker", json.dumps(cfg)],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.PIPE,

@@ -21,9 +21,12 @@ from parallel_adapters import testing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # One Chat and one Responses test file, with what they import: every top-level module of
-# tests/, since conftest.py imports its siblings (redis_server, hostile).
+# tests/, since conftest.py imports its siblings (hostile), and the Redis launcher it
+# shares with the bench.
 COPIED = [
     "pyproject.toml",
+    "bench/__init__.py",
+    "bench/_redis_server.py",
     *(f"tests/{path.name}" for path in sorted((REPO_ROOT / "tests").glob("*.py"))),
     "tests/plain/__init__.py",
     "tests/plain/conftest.py",

@@ -1,8 +1,10 @@
-"""A throwaway `redis-server` on a free loopback port, for the shared-budget tests.
+"""A throwaway `redis-server` on a free loopback port: for `bench._scale` and for the
+shared-budget tests (tests/conftest.py), which import it from here.
 
 Redis comes from the system package (`apt-get install redis-server`; `.ci/run` installs
-it). A missing `redis-server` fails these tests: a skipped Redis test would let the
-cross-host budget go untested without anyone noticing.
+it). A missing `redis-server` is an error, never a skip: a skipped Redis test would let the
+cross-host budget go untested without anyone noticing. Standard library only, so the bench
+needs no pytest.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import pytest
 
 
 def _free_port() -> int:
@@ -29,7 +29,7 @@ def redis_server() -> Iterator[str]:
     """Start redis-server, yield its URL (`redis://127.0.0.1:PORT/0`), stop it."""
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.fail("redis-server is not installed: apt-get install -y redis-server")
+        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
     port = _free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -47,7 +47,7 @@ def redis_server() -> Iterator[str]:
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start on port {port}")
+                raise RuntimeError(f"redis-server did not start on port {port}")
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
