@@ -14,19 +14,9 @@ from bench import _batch, _emulator_rate, _imports, _overhead, _ratelimit, _thro
 from bench._contenders import offline_env
 from bench._emulator import ROOT
 from bench._machine import describe, load_average
-from bench._settings import FULL, QUICK, Settings
+from bench._settings import FULL, QUICK, SCENARIOS, Settings
 
 HERE = Path(__file__).resolve().parent
-SCENARIOS = [
-    "overhead",
-    "ttft",
-    "throughput",
-    "ratelimit",
-    "imports",
-    "responses",
-    "batch",
-    "emulator",
-]
 
 
 def log(message: str) -> None:

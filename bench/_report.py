@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._batch import section as _batch
+from bench._settings import SCENARIOS
 from bench._targets import evaluate
 
 _FRAMEWORKS = ("llama_index", "dspy", "langchain_core", "langchain_parallel", "litellm")
@@ -500,16 +501,7 @@ def render(
     if results.get("load_note"):
         lines += [results["load_note"], ""]
     samples = [results["load_before"], results["load_after"]]
-    for key in (
-        "overhead",
-        "ttft",
-        "throughput",
-        "ratelimit",
-        "imports",
-        "responses",
-        "batch",
-        "emulator",
-    ):
+    for key in SCENARIOS:
         if data := results.get(key):
             samples += [data.get("load_before") or [], data.get("load_after") or []]
     busy = max((sample[0] for sample in samples if sample), default=0.0)

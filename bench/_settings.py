@@ -1,9 +1,21 @@
-"""How much each scenario measures: the full run and the `--quick` smoke run."""
+"""The scenarios, and how much each measures: the full run and the `--quick` smoke run."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+# In run order; `--only 3` is the third. The report reads the same list.
+SCENARIOS = [
+    "overhead",
+    "ttft",
+    "throughput",
+    "ratelimit",
+    "imports",
+    "responses",
+    "batch",
+    "emulator",
+]
 
 
 @dataclass(frozen=True)
