@@ -76,6 +76,12 @@ def _chunk(output: BaseModel, source: ChatResponse) -> ChatResponse:
     return _response(output, source if "basis" in source.additional_kwargs else None)
 
 
+def _is_news(partial: Any, previous: Any, chunk: ChatResponse) -> bool:
+    """Worth a chunk: the first partial object, one that changed, or the closing chunk
+    (the one carrying the basis), even when its object equals the last."""
+    return previous is None or partial != previous or "basis" in chunk.additional_kwargs
+
+
 class ParallelStructuredLLM(StructuredLLM):
     """A `StructuredLLM` over `ParallelLLM` whose responses carry the basis."""
 
@@ -114,7 +120,7 @@ class ParallelStructuredLLM(StructuredLLM):
             prompt,  # type: ignore[arg-type]
             kwargs,
         ):
-            if previous is None or partial != previous or "basis" in chunk.additional_kwargs:
+            if _is_news(partial, previous, chunk):
                 yield _chunk(partial, chunk)
             previous = partial
 
@@ -139,7 +145,7 @@ class ParallelStructuredLLM(StructuredLLM):
                 prompt,  # type: ignore[arg-type]
                 kwargs,
             ):
-                if previous is None or partial != previous or "basis" in chunk.additional_kwargs:
+                if _is_news(partial, previous, chunk):
                     yield _chunk(partial, chunk)
                 previous = partial
 
