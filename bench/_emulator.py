@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from bench._proc import free_port, stop
+
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "bench-key"
 _STARTUP_TIMEOUT = 30.0
@@ -25,12 +26,6 @@ _STARTUP_TIMEOUT = 30.0
 class Endpoint:
     base_url: str
     api_key: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class EmulatorProcess:
@@ -75,7 +70,7 @@ class EmulatorProcess:
             return json.load(response)
 
     def __enter__(self) -> Endpoint:
-        port = _free_port()
+        port = free_port()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bench._server", "--port", str(port), *self.args],
             cwd=ROOT,
@@ -116,11 +111,6 @@ class EmulatorProcess:
         tb: TracebackType | None,
     ) -> None:
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if process is not None:
+            stop(process)
         self._log.close()

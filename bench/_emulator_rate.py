@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._contenders import MODEL, QUESTION
-from bench._emulator import API_KEY, ROOT, Endpoint, _free_port
+from bench._emulator import API_KEY, ROOT, Endpoint
+from bench._proc import free_port, stop
 from bench._settings import Settings
 from bench._timing import Stats, rotations
 
@@ -49,7 +50,7 @@ def _console_command() -> list[str]:
 @contextmanager
 def in_process() -> Iterator[Endpoint]:
     """`parallel-adapters emulator --port N --api-key KEY` in its own process."""
-    port = _free_port()
+    port = free_port()
     command = [*_console_command(), "emulator", "--port", str(port), "--api-key", API_KEY]
     with _running(command, port) as endpoint:
         yield endpoint
@@ -58,7 +59,7 @@ def in_process() -> Iterator[Endpoint]:
 @contextmanager
 def bare() -> Iterator[Endpoint]:
     """`python -m bench._bare_server N`: a fixed reply, the client's own ceiling."""
-    port = _free_port()
+    port = free_port()
     with _running([sys.executable, "-m", "bench._bare_server", str(port)], port) as endpoint:
         yield endpoint
 
@@ -89,12 +90,7 @@ def _running(command: list[str], port: int) -> Iterator[Endpoint]:
                 time.sleep(0.05)
         yield Endpoint(f"http://127.0.0.1:{port}", API_KEY)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 SERVERS: list[tuple[str, str, Callable[[], Any]]] = [

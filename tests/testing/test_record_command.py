@@ -26,6 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COPIED = [
     "pyproject.toml",
     "bench/__init__.py",
+    "bench/_proc.py",
     "bench/_redis_server.py",
     *(f"tests/{path.name}" for path in sorted((REPO_ROOT / "tests").glob("*.py"))),
     "tests/plain/__init__.py",
