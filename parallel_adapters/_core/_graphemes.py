@@ -34,9 +34,9 @@ class _EveryIndex:
 
 class _Clusters:
     def __init__(self, text: str) -> None:
-        import regex  # lazily: `import parallel_adapters` stays light
+        import regex  # type: ignore[import-untyped]  # lazily: the import stays light
 
-        self._points = [0, *(match.end() for match in regex.finditer(r"\X", text))]
+        self._points: list[int] = [0, *(m.end() for m in regex.finditer(r"\X", text))]
 
     def floor(self, index: int) -> int:
         return self._points[bisect_right(self._points, index) - 1]

@@ -29,6 +29,7 @@ from ._config import (
     RESPONSES_MODELS,
 )
 from ._errors import InputError, ResponseFailedError, ResponseNotFinishedError, ServerError
+from ._graphemes import boundaries
 from ._messages import MessagesInput, merge_messages
 from ._request import (
     IGNORED_PARAMS,
@@ -38,7 +39,6 @@ from ._request import (
     normalize_response_format,
 )
 from ._response import Completion, _parse_output
-from ._graphemes import boundaries
 from ._spans import CitedSpan, web_search_calls
 
 logger = logging.getLogger("parallel_adapters")
@@ -269,7 +269,9 @@ def _note(raw: Any, length: int, offset: int, dropped: _Dropped) -> _Note | None
     start, end = _offset(raw.get("start_index")), _offset(raw.get("end_index"))
     span = None
     if start is not None and end is not None and 0 <= start <= end <= length:
-        span = CitedSpan.model_construct(start=start + offset, end=end + offset, url=url, title=title)
+        span = CitedSpan.model_construct(
+            start=start + offset, end=end + offset, url=url, title=title
+        )
     else:
         dropped.offsets += 1
     return _Note(url, title, span)
@@ -393,7 +395,7 @@ def basis_from_ranges(
             inside[order[at]].append(_Note(span.url, span.title, span))
     return [
         FieldBasis(field=name, citations=_citations(text, notes))
-        for (name, _, _), notes in zip(ranges, inside)
+        for (name, _, _), notes in zip(ranges, inside, strict=True)
     ]
 
 

@@ -105,9 +105,7 @@ def _span_nodes(
     nodes = []
     for citation in citations:
         mine = [i for i, s in enumerate(spans) if s.url == citation.url]
-        nodes.append(
-            _span_node(citation, [spans[i] for i in mine], text, [shown[i] for i in mine])
-        )
+        nodes.append(_span_node(citation, [spans[i] for i in mine], text, [shown[i] for i in mine]))
     return nodes
 
 

@@ -32,7 +32,13 @@ def _body(text: str, annotations: list[Any], **fields: Any) -> dict[str, Any]:
 
 
 def _note(start: Any, end: Any, url: str = URL) -> dict[str, Any]:
-    return {"type": "url_citation", "url": url, "title": "T", "start_index": start, "end_index": end}
+    return {
+        "type": "url_citation",
+        "url": url,
+        "title": "T",
+        "start_index": start,
+        "end_index": end,
+    }
 
 
 def _read(text: str, annotations: list[Any], **params: Any) -> pa.Completion:
@@ -145,7 +151,9 @@ def test_http_and_https_in_any_case_are_sources() -> None:
 @pytest.mark.parametrize("status", ["queued", "in_progress", "cancelled"])
 def test_an_unfinished_run_is_a_typed_error_not_an_empty_answer(status: str) -> None:
     body = wire.response([], status=status)
-    with pytest.raises(pa.ResponseNotFinishedError, match=f"the research run is {status}") as caught:
+    with pytest.raises(
+        pa.ResponseNotFinishedError, match=f"the research run is {status}"
+    ) as caught:
         completion_from_responses_body(body, _request())
     assert caught.value.status == status
     assert caught.value.retryable is False
@@ -205,7 +213,7 @@ def test_each_span_of_many_fields_is_attributed_to_its_own_field() -> None:
     fields = {f"f{i}": f"v{i:05d}" for i in range(2_000)}
     text = json.dumps(fields)
     notes = []
-    for name, value in fields.items():
+    for value in fields.values():
         at = text.index(f'"{value}"') + 1
         notes += [_note(at, at + 6), _note(at + 1, at + 3)] * 5  # 20,000 spans in all
     schema = {"name": "x", "schema": {"type": "object"}}
