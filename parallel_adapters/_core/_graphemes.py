@@ -15,6 +15,9 @@ __all__ = ["Boundaries", "boundaries"]
 
 
 class Boundaries(Protocol):
+    trivial: bool
+    """True when every code point is its own cluster: nothing to snap."""
+
     def floor(self, index: int) -> int:
         """The last cluster boundary at or before `index`."""
 
@@ -25,6 +28,8 @@ class Boundaries(Protocol):
 class _EveryIndex:
     """Text in which every code point is its own cluster (ASCII without CR LF)."""
 
+    trivial = True
+
     def floor(self, index: int) -> int:
         return index
 
@@ -33,6 +38,8 @@ class _EveryIndex:
 
 
 class _Clusters:
+    trivial = False
+
     def __init__(self, text: str) -> None:
         import regex  # type: ignore[import-untyped]  # lazily: the import stays light
 

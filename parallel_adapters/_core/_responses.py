@@ -9,8 +9,10 @@ instead of a per-field `basis`. The kit rebuilds a per-field basis from those sp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
+import re
 import threading
 import warnings
 from bisect import bisect_right
@@ -39,7 +41,7 @@ from ._request import (
     normalize_response_format,
 )
 from ._response import Completion, _parse_output
-from ._spans import CitedSpan, web_search_calls
+from ._spans import CitedSpan, trusted_span, web_search_calls
 
 logger = logging.getLogger("parallel_adapters")
 
@@ -210,30 +212,28 @@ def shape_responses_request(
 # -- reading answers ---------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class _Note:
-    """One usable `url_citation`: its source, and its span when the offsets were usable."""
-
-    url: str
-    title: str | None
-    span: CitedSpan | None
+# One usable `url_citation`: (url, title, start, end); start is -1 when its offsets were
+# not usable (the page is still a source). Tuples: 100,000 of them are read per answer.
+_Note = tuple[str, str | None, int, int]
+_NO_SPAN = -1
 
 
+# Whitespace and control characters: urlsplit strips some, and a browser may read them
+# differently; a source URL has none.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+@functools.lru_cache(maxsize=4096)
 def _is_web_url(url: str) -> bool:
     """Only http(s) pages are sources: a `javascript:` or `data:` link in a rendered
-    answer is one click from script."""
-    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        return False  # urlsplit would strip them; a browser may read them differently
+    answer is one click from script. (Cached: an answer cites few pages many times.)"""
+    if _NOT_IN_URL.search(url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
-def _offset(value: Any) -> int | None:
-    # bool is an int to Python, never to the API.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class _Dropped:
@@ -255,26 +255,30 @@ class _Dropped:
             )
 
 
-def _note(raw: Any, length: int, offset: int, dropped: _Dropped) -> _Note | None:
-    if not isinstance(raw, dict) or raw.get("type") != "url_citation":
-        return None
-    url = raw.get("url")
-    if not isinstance(url, str) or not url:
-        return None
-    if not _is_web_url(url):
-        dropped.urls += 1
-        return None
-    title = raw.get("title")
-    title = title if isinstance(title, str) and title else None
-    start, end = _offset(raw.get("start_index")), _offset(raw.get("end_index"))
-    span = None
-    if start is not None and end is not None and 0 <= start <= end <= length:
-        span = CitedSpan.model_construct(
-            start=start + offset, end=end + offset, url=url, title=title
-        )
-    else:
-        dropped.offsets += 1
-    return _Note(url, title, span)
+def _notes(
+    annotations: list[Any], length: int, offset: int, dropped: _Dropped, notes: list[_Note]
+) -> None:
+    """Appends the usable `url_citation`s of one text part to `notes`, offsets shifted by
+    `offset`. `type(x) is int`: a bool is an int to Python, never to the API."""
+    append = notes.append
+    for raw in annotations:
+        if type(raw) is not dict or raw.get("type") != "url_citation":
+            continue
+        url = raw.get("url")
+        if type(url) is not str or not url:
+            continue
+        if not _is_web_url(url):
+            dropped.urls += 1
+            continue
+        title = raw.get("title")
+        if type(title) is not str or not title:
+            title = None
+        start, end = raw.get("start_index"), raw.get("end_index")
+        if type(start) is int and type(end) is int and 0 <= start <= end <= length:
+            append((url, title, start + offset, end + offset))
+        else:
+            dropped.offsets += 1
+            append((url, title, _NO_SPAN, _NO_SPAN))
 
 
 def _message_text(output: Any) -> tuple[str, list[_Note]]:
@@ -295,24 +299,28 @@ def _message_text(output: Any) -> tuple[str, list[_Note]]:
             if not isinstance(text, str):
                 continue
             annotations = part.get("annotations")
-            for raw in annotations if isinstance(annotations, list) else []:
-                note = _note(raw, len(text), offset, dropped)
-                if note is not None:
-                    notes.append(note)
+            if isinstance(annotations, list):
+                _notes(annotations, len(text), offset, dropped, notes)
             pieces.append(text)
             offset += len(text)
     dropped.log()
     joined = "".join(pieces)
     bounds = boundaries(joined)
-    for note in notes:
-        span = note.span
-        if span is not None:
-            start, end = bounds.floor(span.start), bounds.ceil(span.end)
-            if (start, end) != (span.start, span.end):
-                note.span = CitedSpan.model_construct(
-                    start=start, end=end, url=span.url, title=span.title
-                )
+    if not bounds.trivial:
+        floor, ceil = bounds.floor, bounds.ceil
+        notes = [
+            note if note[2] == _NO_SPAN else (note[0], note[1], floor(note[2]), ceil(note[3]))
+            for note in notes
+        ]
     return joined, notes
+
+
+def _spans_of(notes: list[_Note]) -> list[CitedSpan]:
+    return [
+        trusted_span(start, end, url, title)
+        for url, title, start, end in notes
+        if start != _NO_SPAN
+    ]
 
 
 def _answer_text(output: Any) -> str:
@@ -323,17 +331,16 @@ def _citations(text: str, notes: Iterable[_Note]) -> list[Citation]:
     """One per URL, first-seen order; excerpts are the cited passages. Linear: a set of
     the excerpts kept per URL, however often a page is cited."""
     by_url: dict[str, tuple[Citation, set[str]]] = {}
-    for note in notes:
-        entry = by_url.get(note.url)
+    for url, title, start, end in notes:
+        entry = by_url.get(url)
         if entry is None:
-            entry = by_url[note.url] = (Citation(url=note.url, title=note.title), set())
+            entry = by_url[url] = (Citation(url=url, title=title), set())
         citation, kept = entry
-        if citation.title is None and note.title is not None:
-            citation.title = note.title
-        span = note.span
-        if span is None:
+        if citation.title is None and title is not None:
+            citation.title = title
+        if start == _NO_SPAN:
             continue
-        excerpt = text[span.start : span.end]
+        excerpt = text[start:end]
         if excerpt not in kept and excerpt.strip():
             kept.add(excerpt)
             citation.excerpts.append(excerpt)
@@ -392,7 +399,7 @@ def basis_from_ranges(
             continue
         at = bisect_right(starts, span.start) - 1
         if at >= 0 and span.end <= ranges[order[at]][2]:
-            inside[order[at]].append(_Note(span.url, span.title, span))
+            inside[order[at]].append((span.url, span.title, span.start, span.end))
     return [
         FieldBasis(field=name, citations=_citations(text, notes))
         for (name, _, _), notes in zip(ranges, inside, strict=True)
@@ -400,13 +407,15 @@ def basis_from_ranges(
 
 
 def _basis(
-    text: str, notes: list[_Note], citations: list[Citation], structured: bool
+    text: str, spans: list[CitedSpan], citations: list[Citation], structured: bool
 ) -> list[FieldBasis]:
     """One `FieldBasis` per output field, as the Chat API gives; no reasoning or confidence."""
     ranges = _field_ranges(text) if structured else None
     if ranges is None:
-        return [FieldBasis(field="output", citations=[c.model_copy(deep=True) for c in citations])]
-    return basis_from_ranges(text, [n.span for n in notes if n.span is not None], ranges)
+        # Copies, so that editing one list leaves the other alone; the excerpts are strings.
+        copies = [c.model_copy(update={"excerpts": list(c.excerpts)}) for c in citations]
+        return [FieldBasis(field="output", citations=copies)]
+    return basis_from_ranges(text, spans, ranges)
 
 
 def _is_structured(request: ChatRequest) -> bool:
@@ -473,7 +482,7 @@ def completion_from_responses_body(body: Any, request: ChatRequest) -> Completio
         )
     text, notes = _message_text(output)
     citations = _citations(text, notes)
-    spans = [n.span for n in notes if n.span is not None]
+    spans = _spans_of(notes)
     created = body.get("created_at")
     usage = body.get("usage")
     response_id = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else None
@@ -481,7 +490,7 @@ def completion_from_responses_body(body: Any, request: ChatRequest) -> Completio
     return Completion(
         text=text,
         model=model if isinstance(model, str) and model else RESPONSES_MODEL,
-        basis=_basis(text, notes, citations, _is_structured(request)),
+        basis=_basis(text, spans, citations, _is_structured(request)),
         citations=citations,
         interaction_id=response_id,
         id=response_id,

@@ -236,3 +236,16 @@ def test_an_empty_previous_interaction_id_is_refused(value: str) -> None:
         _request(previous_interaction_id=value)
     assert _request(previous_interaction_id="resp_1").body["previous_response_id"] == "resp_1"
     assert "previous_response_id" not in _request().body
+
+
+def test_trusted_spans_equal_validated_ones_and_stay_frozen() -> None:
+    from pydantic import ValidationError
+
+    from parallel_adapters._core._spans import trusted_span
+
+    fast = trusted_span(1, 2, URL, None)
+    slow = pa.CitedSpan(start=1, end=2, url=URL)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert fast.model_dump() == slow.model_dump()
+    with pytest.raises(ValidationError, match="frozen"):
+        fast.start = 3
