@@ -197,6 +197,26 @@ def test_events_after_the_first_completed_are_ignored_and_logged(
     assert "ignored 3 events" in caplog.text
 
 
+def test_a_stream_shows_what_it_returns_after_a_second_completed() -> None:
+    """Through a real SSE stream: the caller sees the first answer's text and gets it."""
+    from .loopback import Reply, replay
+
+    other = wire.response([wire.message_item("A different answer.", [])])
+    events = [
+        *wire.stream_events(wire.NVIDIA),
+        {"type": "response.output_text.delta", "delta": " (and more)"},
+        {"type": "response.completed", "response": other},
+    ]
+    with replay(Reply.sse(wire.sse(events))) as server:
+        chat = pa.ParallelChat(
+            model="parallel", base_url=server.base_url, api_key="k", requests_per_minute=None
+        )
+        with chat.stream("q") as stream:
+            shown = "".join(part.delta for part in stream)
+    assert shown == stream.completion.text == wire.JENSEN
+    assert len(stream.completion.cited_spans) == 2
+
+
 # -- item 9: linear work (timed in bench/: "responses_annotations", 100,000 under 1 s) ----------
 
 

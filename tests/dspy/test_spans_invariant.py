@@ -92,3 +92,41 @@ def test_item_11_open_ended_outputs_get_a_json_schema_not_json_object(
     assert sorted(schema["required"]) == ["next_tool_args", "next_tool_name"]
     fields = [b.field for b in calls.calls[0].research.basis]
     assert fields == ["next_tool_name", "next_tool_args"]
+
+
+def test_item_11_react_runs_with_its_tool_args_enforced_by_a_schema(
+    emulator: ParallelEmulator,
+) -> None:
+    formats: list[dict[str, Any]] = []
+
+    def respond(request: EmulatorRequest) -> EmulatorAnswer:
+        assert request.response_format is not None
+        schema = dict(request.response_format.schema or {})
+        formats.append(schema)
+        properties = schema.get("properties", {})
+        if "next_tool_args" in properties:
+            step = len(formats) == 1
+            return EmulatorAnswer(
+                json.dumps(
+                    {
+                        "next_thought": "Look it up." if step else "Done.",
+                        "next_tool_name": "lookup" if step else "finish",
+                        "next_tool_args": {"country": "Iceland"} if step else {},
+                    }
+                )
+            )
+        return EmulatorAnswer(json.dumps(dict.fromkeys(properties, "Reykjavik")))
+
+    def lookup(country: str) -> str:
+        """The capital of a country."""
+        return {"Iceland": "Reykjavik"}.get(country, "unknown")
+
+    emulator.responder = respond
+    agent = dspy.ReAct("question -> answer", tools=[lookup], max_iters=3)
+    with dspy.context(lm=_lm(emulator), adapter=dspy.JSONAdapter()):
+        prediction = agent(question="Capital of Iceland?")
+    assert prediction.answer == "Reykjavik"
+    assert prediction.trajectory["observation_0"] == "Reykjavik"
+    steps = [f for f in formats if "next_tool_args" in f.get("properties", {})]
+    assert len(steps) == 2
+    assert all(f["properties"]["next_tool_args"]["type"] == "object" for f in steps)
