@@ -4,6 +4,7 @@ open-ended outputs under `JSONAdapter`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import warnings
 from collections.abc import Iterator
@@ -130,3 +131,20 @@ def test_item_11_react_runs_with_its_tool_args_enforced_by_a_schema(
     steps = [f for f in formats if "next_tool_args" in f.get("properties", {})]
     assert len(steps) == 2
     assert all(f["properties"]["next_tool_args"]["type"] == "object" for f in steps)
+
+
+def test_item_11_async_calls_get_the_schema_too(emulator: ParallelEmulator) -> None:
+    seen: list[EmulatorRequest] = []
+
+    def respond(request: EmulatorRequest) -> EmulatorAnswer:
+        seen.append(request)
+        return EmulatorAnswer(json.dumps({"next_tool_name": "a", "next_tool_args": {"b": 1}}))
+
+    emulator.responder = respond
+
+    async def run() -> Any:
+        with dspy.context(lm=_lm(emulator), adapter=dspy.JSONAdapter()):
+            return await dspy.Predict(Step).acall(question="q")
+
+    assert asyncio.run(run()).next_tool_args == {"b": 1}
+    assert [r.response_format.type for r in seen if r.response_format] == ["json_schema"]
