@@ -227,6 +227,20 @@ def test_completion_and_text_with_markers(
 
 
 @EXAMPLES
+@given(case=_plain())
+def test_llm_chat_and_the_closing_chunk_of_stream_chat(
+    emulator: ParallelEmulator, llm: ParallelLLM, case: tuple[str, tuple[CitedSpan, ...]]
+) -> None:
+    text, spans = case
+    exp = expected(text, spans)
+    _serve(emulator, text, spans)
+    messages = [ChatMessage(role="user", content="q")]
+    for response in [llm.chat(messages), list(llm.stream_chat(messages))[-1]]:
+        assert response.message.content == text
+        assert [(s.start, s.end, s.url) for s in spans_of(response)] == exp.spans
+
+
+@EXAMPLES
 @given(case=_plain(), markers=st.booleans())
 def test_query_engine_with_and_without_markers(
     emulator: ParallelEmulator,
