@@ -9,18 +9,15 @@ instead of a per-field `basis`. The kit rebuilds a per-field basis from those sp
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
-import re
 import threading
 import warnings
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from ._basis import Citation, FieldBasis
+from ._basis import Citation, FieldBasis, is_web_url
 from ._config import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -38,6 +35,7 @@ from ._request import (
     MEANINGFUL_IGNORED_PARAMS,
     ChatRequest,
     _check_wire_body,
+    check_previous_interaction_id,
     normalize_response_format,
 )
 from ._response import Completion, _parse_output
@@ -174,14 +172,7 @@ def shape_responses_request(
             raise InputError(
                 f"unknown parameter {param!r}; pass provider-specific fields in extra_body"
             )
-    if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
-        raise InputError("previous_interaction_id must be a string")
-    if previous_interaction_id is not None and not previous_interaction_id.strip():
-        # Dropping it would start a new conversation where the caller asked to continue one.
-        raise InputError(
-            "previous_interaction_id is empty; pass the id of the answer to follow up on "
-            "(Completion.interaction_id), or None to start a new conversation"
-        )
+    check_previous_interaction_id(previous_interaction_id)
 
     instructions, wire_input, size = _input(messages)
     if size > RESPONSES_MAX_INPUT_CHARS:
@@ -218,24 +209,6 @@ _Note = tuple[str, str | None, int, int]
 _NO_SPAN = -1
 
 
-# Whitespace and control characters: urlsplit strips some, and a browser may read them
-# differently; a source URL has none.
-_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_web_url(url: str) -> bool:
-    """Only http(s) pages are sources: a `javascript:` or `data:` link in a rendered
-    answer is one click from script. (Cached: an answer cites few pages many times.)"""
-    if _NOT_IN_URL.search(url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
 class _Dropped:
     def __init__(self) -> None:
         self.offsets = 0
@@ -267,7 +240,7 @@ def _notes(
         url = raw.get("url")
         if type(url) is not str or not url:
             continue
-        if not _is_web_url(url):
+        if not is_web_url(url):
             dropped.urls += 1
             continue
         title = raw.get("title")

@@ -269,3 +269,36 @@ def test_trusted_spans_equal_validated_ones_and_stay_frozen() -> None:
     assert fast.model_dump() == slow.model_dump()
     with pytest.raises(ValidationError, match="frozen"):
         fast.start = 3
+
+
+# -- items 6 and 10 on the Chat API too: one rule for both APIs ------------------------------
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_previous_interaction_id_is_refused_on_the_chat_api(value: str) -> None:
+    from parallel_adapters._core import shape_request
+
+    with pytest.raises(pa.InputError, match="previous_interaction_id is empty"):
+        shape_request("x", model="base", previous_interaction_id=value)
+    body = shape_request("x", model="base", previous_interaction_id="int_1").body
+    assert body["previous_interaction_id"] == "int_1"
+
+
+def test_chat_basis_keeps_only_web_citations(caplog: pytest.LogCaptureFixture) -> None:
+    from parallel_adapters._core import parse_basis
+
+    raw = [
+        {
+            "field": "answer",
+            "citations": [
+                {"url": "javascript:alert(1)", "excerpts": ["x"]},
+                {"url": "https://example.com/a", "excerpts": ["kept"]},
+                {"url": "data:text/html,<script>1</script>"},
+                {"url": "HTTP://Example.com/b"},
+            ],
+        }
+    ]
+    with caplog.at_level("WARNING", logger="parallel_adapters"):
+        (basis,) = parse_basis(raw)
+    assert [c.url for c in basis.citations] == ["https://example.com/a", "HTTP://Example.com/b"]
+    assert "dropped 2 citation(s) whose URL is not an http(s) address" in caplog.text
