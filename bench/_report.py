@@ -440,6 +440,20 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
     return []
 
 
+def _annotations(data: dict[str, Any], charts: str) -> list[str]:
+    lines = [f"## 9. {data['title']}", "", data["method"] + ".", ""]
+    rows = [
+        [
+            c["label"],
+            f"{c['annotations']:,}",
+            _r(c["seconds"], ".3f", " s"),
+            _r(c["cpu_seconds"], ".3f", " s"),
+        ]
+        for c in data["cases"]
+    ]
+    return lines + _table(["answer", "annotations", "wall", "CPU of the process"], rows)
+
+
 def render(
     results: dict[str, Any],
     charts: str = "charts",
@@ -553,6 +567,7 @@ def render(
         ("responses", _responses),
         ("batch", _batch),
         ("emulator", _emulator),
+        ("annotations", _annotations),
     ]
     for key, section in sections:
         if data := results.get(key):

@@ -15,6 +15,7 @@ SCENARIOS = [
     "responses",
     "batch",
     "emulator",
+    "annotations",
 ]
 
 
@@ -57,6 +58,9 @@ class Settings:
     emulator_calls: int = 500
     emulator_repeats: int = 5
     emulator_warmup: int = 50
+    # 9. reading one Responses answer with this many url_citation annotations (issue 21)
+    annotations_count: int = 100_000
+    annotations_repeats: int = 7
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +81,7 @@ QUICK = Settings(
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,
+    annotations_repeats=3,
     batch_requests=300,
     emulator_calls=100,
     emulator_repeats=2,

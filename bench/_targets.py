@@ -194,6 +194,21 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     key=run["key"],
                 )
             )
+    annotations = results.get("annotations")
+    if annotations:
+        limit = annotations["target_seconds"]
+        for case in annotations["cases"]:
+            seconds = case["seconds"]
+            targets.append(
+                _target(
+                    f"Reading a Responses answer with {case['label']} < {limit:g} s",
+                    f"{_range(seconds, '.3f')} s",
+                    seconds["median"] < limit,
+                    f"CPU of the process: {_range(case['cpu_seconds'], '.3f')} s",
+                    scenario="annotations",
+                    key=case["key"],
+                )
+            )
     ours, openai = _row(results, "imports", "parallel_adapters"), _row(results, "imports", "openai")
     if ours is not None and openai is not None:
         mine, theirs = ours["wall_ms"]["median"], openai["wall_ms"]["median"]

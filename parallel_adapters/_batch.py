@@ -36,7 +36,14 @@ from ._core import (
 )
 from ._core._config import BATCH_RATE_LIMIT_ROUNDS
 from ._core._request import ChatRequest
-from ._journal import Journal, answer_record, completion_from_record, error_record, id_key
+from ._journal import (
+    Journal,
+    answer_record,
+    completion_from_record,
+    error_record,
+    id_key,
+    incomplete_record,
+)
 
 __all__ = ["BatchItem", "BatchRunner", "Progress"]
 
@@ -187,7 +194,10 @@ class BatchRunner:
     def _finish(self, index: int, result: Completion | BaseException) -> None:
         item = self.items[index]
         if self.journal is not None:
-            if isinstance(result, Completion):
+            if isinstance(result, Completion) and result.incomplete:
+                # Returned to the caller, but not counted as answered: asked again next run.
+                record = incomplete_record(item.id, result)
+            elif isinstance(result, Completion):
                 try:
                     record = answer_record(item.id, result, item.request)
                 except OutputParseError as exc:

@@ -40,6 +40,7 @@ __all__ = [
     "completion_from_record",
     "error_record",
     "id_key",
+    "incomplete_record",
 ]
 
 ItemId = str | int
@@ -96,6 +97,21 @@ def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
         # The answer was received (and billed); keep it even though it did not parse.
         record["text"] = error.text
     return record
+
+
+def incomplete_record(item_id: ItemId, completion: Completion) -> dict[str, Any]:
+    """The journal line of an answer that stopped short (`Completion.incomplete`): a
+    failure, so the next run asks it again, keeping the text that did arrive."""
+    reason = completion.incomplete_reason or "cut short"
+    return {
+        "id": item_id,
+        "error": {
+            "type": "IncompleteAnswer",
+            "message": f"the answer is incomplete ({reason}); it is asked again next run",
+            "status_code": None,
+        },
+        "text": completion.text,
+    }
 
 
 def completion_from_record(record: Mapping[str, Any], request: ChatRequest) -> Completion:

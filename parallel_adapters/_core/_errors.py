@@ -24,6 +24,7 @@ __all__ = [
     "RateLimitStoreError",
     "RedirectError",
     "ResponseFailedError",
+    "ResponseNotFinishedError",
     "ResponseTooLargeError",
     "ServerError",
     "StreamError",
@@ -216,6 +217,22 @@ class ResponseFailedError(ServerError):
     def __init__(self, message: str, *, code: str | None = None, body: Any = None) -> None:
         super().__init__(message, status_code=None, body=body, retryable=True)
         self.code = code
+
+
+class ResponseNotFinishedError(ServerError):
+    """The Responses API sent a response object that is not a finished answer: `status`
+    `queued` or `in_progress` (a run still going, with no output yet), or `cancelled`.
+
+    Not retried: a run still going may yet be billed, and a cancelled one was stopped on
+    purpose. (`incomplete` is an answer: it comes back with `Completion.incomplete`.)
+
+    Attributes:
+        status: The run's `status` as the server sent it.
+    """
+
+    def __init__(self, message: str, *, status: str, body: Any = None) -> None:
+        super().__init__(message, status_code=None, body=body, retryable=False)
+        self.status = status
 
 
 class RateLimitStoreError(ParallelError):

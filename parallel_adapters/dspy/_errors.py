@@ -63,6 +63,11 @@ class ResponseFailedError(core.ResponseFailedError, dspy.LMServerError):  # type
     `dspy.LMServerError`."""
 
 
+class ResponseNotFinishedError(core.ResponseNotFinishedError, dspy.LMServerError):  # type: ignore[misc]
+    """`parallel_adapters.ResponseNotFinishedError` (a queued, running or cancelled
+    Responses run) that is also `dspy.LMServerError`."""
+
+
 class ResponseTooLargeError(core.ResponseTooLargeError, dspy.LMServerError):  # type: ignore[misc]
     """`parallel_adapters.ResponseTooLargeError` that is also `dspy.LMServerError`."""
 
@@ -116,6 +121,7 @@ _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.BadRequestError: BadRequestError,
     core.ResponseTooLargeError: ResponseTooLargeError,
     core.ResponseFailedError: ResponseFailedError,
+    core.ResponseNotFinishedError: ResponseNotFinishedError,
     core.ServerError: ServerError,
     core.RedirectError: RedirectError,
     core.APITimeoutError: APITimeoutError,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from .._core import RESPONSES_MODELS, InputError, ParallelConfig
+from .._core import RESPONSES_MODELS, InputError, ParallelConfig, is_responses_model
 from ._basis import record_history_entry
 from ._convert import (
     EFFORT_KEY,
@@ -20,6 +21,7 @@ from ._convert import (
     with_cited_spans,
 )
 from ._engine import AsyncParallelEngine, ParallelEngine
+from ._schema import signature_schema
 
 __all__ = ["ParallelLM"]
 
@@ -175,6 +177,14 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return uniform_outputs(outputs)
 
     def _call_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if kwargs.get("response_format") == {"type": "json_object"} and is_responses_model(
+            wire_model(self.model)
+        ):
+            # The Responses API answers json_object with plain text; a schema built from
+            # the signature's output fields enforces the JSON instead.
+            schema = signature_schema(sys._getframe(1))
+            if schema is not None:
+                kwargs = {**kwargs, "response_format": schema}
         metadata = kwargs.get(METADATA)
         if isinstance(metadata, dict):
             # A call's own metadata replaces the LM's: keep the endpoint in the cache key.

@@ -132,3 +132,39 @@ def test_a_journal_answer_that_does_not_fit_the_request_is_a_clear_error(tmp_pat
     chat = pa.ParallelChat(api_key="k", base_url="http://127.0.0.1:9", requests_per_minute=None)
     with pytest.raises(pa.InputError, match="does not fit"):
         chat.map(["q"], journal=path, response_format=Company)
+
+
+def test_an_incomplete_responses_answer_is_journaled_as_a_failure_to_retry(
+    tmp_path: Path,
+) -> None:
+    """Issue 21, item 7: `status: "incomplete"` comes back flagged, and the journal asks
+    it again next run instead of counting it as answered."""
+    from tests.core import responses_wire as wire
+    from tests.core.loopback import Reply, replay
+
+    cut = wire.response(
+        [wire.message_item("Jensen Huang has been", [])],
+        status="incomplete",
+        incomplete_details={"reason": "max_output_tokens"},
+    )
+    path = tmp_path / "out.jsonl"
+    options = {"api_key": "k", "requests_per_minute": None, "max_retries": 0}
+    with replay(Reply.json(cut)) as server:
+        chat = pa.ParallelChat(model="parallel", base_url=server.base_url, **options)
+        [first] = chat.map(["q"], journal=path)
+    assert first.incomplete and first.incomplete_reason == "max_output_tokens"
+    [line] = _lines(path)
+    assert line["error"] == {
+        "type": "IncompleteAnswer",
+        "message": "the answer is incomplete (max_output_tokens); it is asked again next run",
+        "status_code": None,
+    }
+    assert line["text"] == "Jensen Huang has been"
+    with Journal(path) as journal:
+        assert set(journal.state.failed) == {"0"}
+    with replay(Reply.json(wire.NVIDIA)) as server:
+        chat = pa.ParallelChat(model="parallel", base_url=server.base_url, **options)
+        [second] = chat.map(["q"], journal=path)
+        assert len(server.requests) == 1
+    assert second.text == wire.JENSEN and not second.incomplete
+    assert [r.get("text") for r in _lines(path)] == [wire.JENSEN]
