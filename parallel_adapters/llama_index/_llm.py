@@ -33,7 +33,10 @@ from llama_index.core.bridge.pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    model_serializer,
 )
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.llm import (
@@ -100,9 +103,12 @@ class _ClientSlot:
 
     def get(self, config: ParallelConfig) -> ParallelChat:
         with self._lock:
-            if self._client is None or self._client.config != config:
-                self._client = ParallelChat(config=config)
-            return self._client
+            # The model goes with each request: copies that differ only in their model
+            # (`llm.model_copy(update={"model": "core"})`) share one client and its pools.
+            client = self._client
+            if client is None or client.config.model_copy(update={"model": config.model}) != config:
+                client = self._client = ParallelChat(config=config)
+            return client
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
         return _ClientSlot()
@@ -192,6 +198,9 @@ class ParallelLLM(CustomLLM):
     """Tokens LlamaIndex reserves for the answer (default 4,096)."""
 
     _slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
+    # The address read from PARALLEL_BASE_URL (or the default) when base_url was not
+    # given: saved state leaves it out, so a loaded copy resolves it where it is loaded.
+    _env_base_url: str | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         if data.get("rate_limiter") is not None:
@@ -213,22 +222,51 @@ class ParallelLLM(CustomLLM):
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             raise InputError(f"invalid ParallelLLM option(s): {errors}") from None
+        # Fails fast on a bad option (an unknown model, an effort on a Chat model) and
+        # reads the environment as the client will; `base_url` stays None when not given
+        # (see `_saved`).
         config = self._config()
-        # The model is sent per request; validating it here still fails fast on a bad one.
-        config.replace(model=self.model)
         if self.base_url is None:
-            self.base_url = config.base_url
+            self.base_url = self._env_base_url = config.base_url
 
     @classmethod
     def class_name(cls) -> str:
         """`"ParallelLLM"`: the name LlamaIndex serializes this class under."""
         return "ParallelLLM"
 
+    def _address_was_read(self) -> bool:
+        return self._env_base_url is not None and self.base_url == self._env_base_url
+
+    @model_serializer(mode="wrap")
+    def custom_model_dump(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """`to_dict()`, `to_json()` and `model_dump()`: `base_url` only when it was given.
+
+        An address read from `PARALLEL_BASE_URL` is saved as None, so `from_dict` resolves
+        it where it is loaded (a saved emulator address would otherwise get the real key).
+        """
+        data: dict[str, Any] = super().custom_model_dump(handler, info)
+        if self._address_was_read() and "base_url" in data:
+            data["base_url"] = None
+        return data
+
     def __getstate__(self) -> dict[str, Any]:
-        # A pickle is saved state too: the copy reads PARALLEL_API_KEY where it is loaded.
+        # A pickle is saved state too: the copy reads PARALLEL_API_KEY (and the address,
+        # unless it was given) where it is loaded.
         state = super().__getstate__()
         state["__dict__"] = {**state["__dict__"], "api_key": None}
+        if self._address_was_read():
+            state["__dict__"]["base_url"] = None
+            private = state.get("__pydantic_private__")
+            if isinstance(private, dict):
+                state["__pydantic_private__"] = {**private, "_env_base_url": None}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self.base_url is None:
+            self.base_url = self._env_base_url = ParallelConfig.from_options().base_url
 
     def _context_window(self) -> int:
         if "context_window" in self.model_fields_set or not is_responses_model(self.model):
@@ -256,9 +294,8 @@ class ParallelLLM(CustomLLM):
     # -- the core client -------------------------------------------------------------------
 
     def _config(self) -> ParallelConfig:
-        # No model: it goes with each request, so copies that differ only in their model
-        # (`llm.model_copy(update={"model": "core"})`) share one client and its pools.
         return ParallelConfig.from_options(
+            model=self.model,
             api_key=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
