@@ -99,7 +99,7 @@ AuthHeader = Literal["bearer", "x-api-key"]
 
 def is_known_model(model: str) -> bool:
     """A Chat API model (exact name) or a Responses API one (any case)."""
-    return model in MODELS or model.lower() in RESPONSES_MODELS
+    return model in MODELS or model.strip().lower() in RESPONSES_MODELS
 
 
 def unknown_model_message(model: object) -> str:
@@ -249,7 +249,7 @@ class ParallelConfig(BaseModel):
         # Refused here, when the object is built, rather than at the first call.
         if not is_known_model(self.model):
             raise ValueError(unknown_model_message(self.model))
-        if self.reasoning_effort is not None and self.model.lower() not in RESPONSES_MODELS:
+        if self.reasoning_effort is not None and self.model.strip().lower() not in RESPONSES_MODELS:
             raise ValueError(effort_on_chat_model_message(self.model))
         return self
 
