@@ -59,6 +59,7 @@ from .._core import (
     ParallelConfig,
     is_responses_model,
 )
+from .._core._config import MAX_LINE_BYTES, MAX_RESPONSE_BYTES
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
 from ._structured import ParallelStructuredLLM
@@ -117,16 +118,10 @@ class _ClientSlot:
         return (_ClientSlot, ())
 
 
-def _core_default(name: str) -> Any:
-    return _CORE_FIELDS[name].get_default(call_default_factory=True)
-
-
-def _config_field(name: str, **kwargs: Any) -> Any:
-    return Field(
-        default_factory=lambda: _core_default(name),
-        description=_CORE_FIELDS[name].description,
-        **kwargs,
-    )
+def _described(name: str) -> str | None:
+    # Each default is written out at its field, so the API reference shows the value
+    # (a helper call would show as such); a test keeps each equal to ParallelConfig's.
+    return _CORE_FIELDS[name].description
 
 
 def _known_options(cls: type[CustomLLM]) -> set[str]:
@@ -147,7 +142,7 @@ class ParallelLLM(CustomLLM):
     """
 
     model: str = Field(
-        default=_core_default("model"),
+        default="speed",
         description="speed, lite, base, core (Chat API) or parallel[-low|-medium|-high].",
     )
     """`speed`, `lite`, `base`, `core` (Chat API; default `speed`), or `parallel` and
@@ -162,11 +157,13 @@ class ParallelLLM(CustomLLM):
         default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
     )
     """Seconds to wait for an answer; None picks the model's own (60 s to 600 s)."""
-    max_retries: int = _config_field("max_retries")
+    max_retries: int = Field(default=2, description=_described("max_retries"))
     """Same as `ParallelConfig.max_retries`."""
-    requests_per_minute: int | None = _config_field("requests_per_minute")
+    requests_per_minute: int | None = Field(
+        default=300, description=_described("requests_per_minute")
+    )
     """Same as `ParallelConfig.requests_per_minute`."""
-    rate_limit_window: float = _config_field("rate_limit_window")
+    rate_limit_window: float = Field(default=60.0, description=_described("rate_limit_window"))
     """Same as `ParallelConfig.rate_limit_window`."""
     rate_limit_store: str | None = Field(
         default=None,
@@ -174,23 +171,31 @@ class ParallelLLM(CustomLLM):
         "processes); defaults to PARALLEL_RATE_LIMIT_STORE, else memory.",
     )
     """Same as `ParallelConfig.rate_limit_store`; None reads the environment."""
-    auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
+    auth_header: Literal["bearer", "x-api-key"] = Field(
+        default="bearer", description=_described("auth_header")
+    )
     """Same as `ParallelConfig.auth_header`."""
-    extra_headers: dict[str, str] = _config_field("extra_headers")
+    extra_headers: dict[str, str] = Field(
+        default_factory=dict, description=_described("extra_headers")
+    )
     """Same as `ParallelConfig.extra_headers`."""
-    retry_initial_delay: float = _config_field("retry_initial_delay")
+    retry_initial_delay: float = Field(default=0.5, description=_described("retry_initial_delay"))
     """Same as `ParallelConfig.retry_initial_delay`."""
-    retry_max_delay: float = _config_field("retry_max_delay")
+    retry_max_delay: float = Field(default=8.0, description=_described("retry_max_delay"))
     """Same as `ParallelConfig.retry_max_delay`."""
-    max_retry_after: float = _config_field("max_retry_after")
+    max_retry_after: float = Field(default=60.0, description=_described("max_retry_after"))
     """Same as `ParallelConfig.max_retry_after`."""
-    max_response_bytes: int = _config_field("max_response_bytes")
+    max_response_bytes: int = Field(
+        default=MAX_RESPONSE_BYTES, description=_described("max_response_bytes")
+    )
     """Same as `ParallelConfig.max_response_bytes`."""
-    max_line_bytes: int = _config_field("max_line_bytes")
+    max_line_bytes: int = Field(default=MAX_LINE_BYTES, description=_described("max_line_bytes"))
     """Same as `ParallelConfig.max_line_bytes`."""
-    retry_timeouts: bool = _config_field("retry_timeouts")
+    retry_timeouts: bool = Field(default=False, description=_described("retry_timeouts"))
     """Same as `ParallelConfig.retry_timeouts`."""
-    reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
+    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
+        default=None, description=_described("reasoning_effort")
+    )
     """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""

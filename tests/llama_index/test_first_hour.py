@@ -96,3 +96,19 @@ def test_the_web_query_engine_says_what_to_pass(no_settings_llm: None) -> None:
         ParallelWebQueryEngine()
     with pytest.raises(pa.InputError, match=r"llm= is a MockLLM"):
         ParallelWebQueryEngine(llm=MockLLM())
+
+
+# Options whose ParallelLLM default is None: "read the environment, else the core's".
+_RESOLVED_LATER = {"api_key", "base_url", "timeout", "rate_limit_store"}
+
+
+@pytest.mark.parametrize(
+    "name", sorted(set(pa.ParallelConfig.model_fields) & set(ParallelLLM.model_fields))
+)
+def test_each_written_out_default_is_the_cores(name: str) -> None:
+    llm_default = ParallelLLM.model_fields[name].get_default(call_default_factory=True)
+    core_default = pa.ParallelConfig.model_fields[name].get_default(call_default_factory=True)
+    if name in _RESOLVED_LATER:
+        assert llm_default is None
+    else:
+        assert llm_default == core_default, name
