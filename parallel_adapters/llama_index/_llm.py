@@ -90,7 +90,6 @@ DEFAULT_NUM_OUTPUT = 4_096
 RESPONSES_INPUT_TOKENS = RESPONSES_MAX_INPUT_CHARS // 5
 """Prompt tokens `ParallelLLM.metadata` leaves room for on `model="parallel"` (4,000)."""
 
-_CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
 
 
@@ -116,12 +115,6 @@ class _ClientSlot:
 
     def __reduce__(self) -> tuple[type[_ClientSlot], tuple[()]]:
         return (_ClientSlot, ())
-
-
-def _described(name: str) -> str | None:
-    # Each default is written out at its field, so the API reference shows the value
-    # (a helper call would show as such); a test keeps each equal to ParallelConfig's.
-    return _CORE_FIELDS[name].description
 
 
 def _known_options(cls: type[CustomLLM]) -> set[str]:
@@ -157,13 +150,13 @@ class ParallelLLM(CustomLLM):
         default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
     )
     """Seconds to wait for an answer; None picks the model's own (60 s to 600 s)."""
-    max_retries: int = Field(default=2, description=_described("max_retries"))
+    # The core's defaults, written out so the API reference shows each value (a helper
+    # call would show as the call); a test keeps each equal to ParallelConfig's.
+    max_retries: int = 2
     """Same as `ParallelConfig.max_retries`."""
-    requests_per_minute: int | None = Field(
-        default=300, description=_described("requests_per_minute")
-    )
+    requests_per_minute: int | None = 300
     """Same as `ParallelConfig.requests_per_minute`."""
-    rate_limit_window: float = Field(default=60.0, description=_described("rate_limit_window"))
+    rate_limit_window: float = 60.0
     """Same as `ParallelConfig.rate_limit_window`."""
     rate_limit_store: str | None = Field(
         default=None,
@@ -171,31 +164,23 @@ class ParallelLLM(CustomLLM):
         "processes); defaults to PARALLEL_RATE_LIMIT_STORE, else memory.",
     )
     """Same as `ParallelConfig.rate_limit_store`; None reads the environment."""
-    auth_header: Literal["bearer", "x-api-key"] = Field(
-        default="bearer", description=_described("auth_header")
-    )
+    auth_header: Literal["bearer", "x-api-key"] = "bearer"
     """Same as `ParallelConfig.auth_header`."""
-    extra_headers: dict[str, str] = Field(
-        default_factory=dict, description=_described("extra_headers")
-    )
+    extra_headers: dict[str, str] = Field(default_factory=dict)
     """Same as `ParallelConfig.extra_headers`."""
-    retry_initial_delay: float = Field(default=0.5, description=_described("retry_initial_delay"))
+    retry_initial_delay: float = 0.5
     """Same as `ParallelConfig.retry_initial_delay`."""
-    retry_max_delay: float = Field(default=8.0, description=_described("retry_max_delay"))
+    retry_max_delay: float = 8.0
     """Same as `ParallelConfig.retry_max_delay`."""
-    max_retry_after: float = Field(default=60.0, description=_described("max_retry_after"))
+    max_retry_after: float = 60.0
     """Same as `ParallelConfig.max_retry_after`."""
-    max_response_bytes: int = Field(
-        default=MAX_RESPONSE_BYTES, description=_described("max_response_bytes")
-    )
-    """Same as `ParallelConfig.max_response_bytes`."""
-    max_line_bytes: int = Field(default=MAX_LINE_BYTES, description=_described("max_line_bytes"))
-    """Same as `ParallelConfig.max_line_bytes`."""
-    retry_timeouts: bool = Field(default=False, description=_described("retry_timeouts"))
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    """Same as `ParallelConfig.max_response_bytes` (64 MiB)."""
+    max_line_bytes: int = MAX_LINE_BYTES
+    """Same as `ParallelConfig.max_line_bytes` (16 MiB)."""
+    retry_timeouts: bool = False
     """Same as `ParallelConfig.retry_timeouts`."""
-    reasoning_effort: Literal["low", "medium", "high"] | None = Field(
-        default=None, description=_described("reasoning_effort")
-    )
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
     """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
