@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,31 @@ def test_ask_without_a_question_reads_stdin_when_it_is_not_a_terminal(
     result = run(["ask", "--json"], emulator, stdin=QUESTION + "\n")
     assert result.returncode == 0, result.stderr
     assert sent(emulator)["messages"] == [{"role": "user", "content": QUESTION}]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_ask_without_a_question_at_a_terminal_says_how_to_give_one(
+    emulator: testing.ParallelEmulator,
+) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [*console_script(), "ask"],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PARALLEL_API_KEY": "k", "PARALLEL_BASE_URL": emulator.base_url},
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 2
+    assert "ask needs a question" in result.stderr and "'-'" in result.stderr
+    assert emulator.requests == []
 
 
 def test_ask_with_an_empty_stdin_is_a_usage_error(emulator: testing.ParallelEmulator) -> None:
