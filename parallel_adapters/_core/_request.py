@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._config import MODELS, unknown_model_message
+from ._config import MODELS, effort_on_chat_model_message, unknown_model_message
 from ._errors import InputError
 from ._messages import MessagesInput, merge_messages
 
@@ -248,6 +248,9 @@ def shape_request(
         raise InputError(f"model must be a non-empty string, got {model!r}")
     if model not in MODELS:
         raise InputError(unknown_model_message(model))
+    if params.get("reasoning_effort") is not None:
+        # Dropped like the sampling parameters, it would be an option that does nothing.
+        raise InputError(effort_on_chat_model_message(model))
     n = params.get("n")
     if n is not None and n != 1:
         raise InputError(f"n={n!r} is not supported: the Parallel Chat API returns one choice")

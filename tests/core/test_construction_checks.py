@@ -55,3 +55,11 @@ def test_base_url_from_the_environment_is_not_saved(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("PARALLEL_BASE_URL")
     assert pickle.loads(from_env_pickle).base_url == "https://api.parallel.ai"
     assert pickle.loads(given_pickle).base_url == "http://127.0.0.1:9"
+
+
+def test_an_effort_per_call_on_a_chat_model_is_refused_before_sending() -> None:
+    chat = ParallelChat("base", api_key="k")
+    with pytest.raises(pa.InputError, match=r"reasoning_effort is for the Responses API.*'base'"):
+        chat.request("q", reasoning_effort="high")
+    assert chat.request("q", reasoning_effort=None).model == "base"  # OpenAI callers' None
+    assert chat.request("q", model="parallel", reasoning_effort="high").effort == "high"
