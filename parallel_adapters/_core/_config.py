@@ -165,8 +165,9 @@ class ParallelConfig(BaseModel):
     """Where the API is: `PARALLEL_BASE_URL` when not given, else `https://api.parallel.ai`.
     Starts with `http://` or `https://`, without `/chat/completions`."""
     model: str = DEFAULT_MODEL
-    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (each
-    call may pass its own)."""
+    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (Chat
+    API), `parallel` or `parallel-low|medium|high` (Responses API); each call may pass its
+    own. Any other name is refused here, when the config is built."""
     timeout: float | None = Field(default=None, gt=0)
     """Seconds to wait for a whole answer; None picks one per model (`MODEL_TIMEOUTS`:
     60 s for speed, 180 s lite, 300 s base, 600 s core)."""
@@ -181,7 +182,8 @@ class ParallelConfig(BaseModel):
     reasoning_effort: ReasoningEffort | None = None
     """Responses API only (model `"parallel"`): `"low"`, `"medium"` or `"high"`, sent as
     `reasoning.effort`; None (the default) leaves the server's default, medium. A model
-    name with a pinned effort (e.g. `"parallel-high"`) overrides it."""
+    name with a pinned effort (e.g. `"parallel-high"`) overrides it. Refused with a Chat
+    API `model`, which has no effort."""
     requests_per_minute: int | None = Field(default=300, gt=0)
     """The client-side rate limit, shared by every client and thread of this process using
     the same key and `base_url`; None turns it off."""
