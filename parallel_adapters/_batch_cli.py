@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._cli_options import EFFORT_HELP, MODEL_HELP, EffortError, model_for_effort
+
 if TYPE_CHECKING:  # the parser is built for every command: keep it free of the core
     from ._batch import BatchItem, BatchRunner
     from ._journal import Journal
@@ -40,12 +42,9 @@ def add_parser(commands: Any) -> None:
     )
     batch.add_argument("input", type=Path, help="the questions, one JSON object a line")
     batch.add_argument("-o", "--output", type=Path, required=True, help="the answers (JSONL)")
-    batch.add_argument("--model", default=None, help="speed (default), lite, base, core, parallel")
-    batch.add_argument(
-        "--effort",
-        default=None,
-        help="low, medium or high: the Responses API model parallel at that effort",
-    )
+    batch.add_argument("--model", default=None, help=MODEL_HELP)
+    # Checked by model_for_effort (not argparse choices): a refusal is one line, exit 2.
+    batch.add_argument("--effort", default=None, help=EFFORT_HELP)
     batch.add_argument(
         "--concurrency", type=int, default=None, help="requests in flight (default 8)"
     )
@@ -73,17 +72,10 @@ class _Refused(Exception):
 
 
 def _default_model(args: argparse.Namespace) -> str | None:
-    from ._core._prices import REASONING_EFFORTS
-
-    if args.effort is None:
-        return str(args.model) if args.model else None
-    if args.model not in (None, "parallel"):
-        raise _Refused(
-            f"--effort is for the Responses API model 'parallel', not --model {args.model}"
-        )
-    if args.effort not in REASONING_EFFORTS:
-        raise _Refused(f"--effort must be one of {', '.join(REASONING_EFFORTS)}")
-    return f"parallel-{args.effort}"
+    try:
+        return model_for_effort(args.model or None, args.effort)
+    except EffortError as exc:
+        raise _Refused(str(exc)) from None
 
 
 def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -> list[BatchItem]:

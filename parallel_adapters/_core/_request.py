@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._config import MODELS, RESPONSES_MODELS
+from ._config import MODELS, effort_on_chat_model_message, unknown_model_message
 from ._errors import InputError
 from ._messages import MessagesInput, merge_messages
 
@@ -266,10 +266,10 @@ def shape_request(
     if not isinstance(model, str) or not model.strip():
         raise InputError(f"model must be a non-empty string, got {model!r}")
     if model not in MODELS:
-        raise InputError(
-            f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}; "
-            f"the Responses API's are {', '.join(RESPONSES_MODELS)}"
-        )
+        raise InputError(unknown_model_message(model))
+    if params.get("reasoning_effort") is not None:
+        # Dropped like the sampling parameters, it would be an option that does nothing.
+        raise InputError(effort_on_chat_model_message(model))
     n = params.get("n")
     if n is not None and n != 1:
         raise InputError(f"n={n!r} is not supported: the Parallel Chat API returns one choice")

@@ -157,8 +157,50 @@ def is_transient(error: ParallelError) -> bool:
     return error.status_code == 408
 
 
-def _translate(exc: Exception) -> ParallelError:
-    """A typed error for anything the SDK or httpx raised; the original is chained by callers."""
+def _url_of(exc: BaseException) -> Any:
+    """The URL the failed request went to (an httpx URL), or None when unknown."""
+    for candidate in (exc, exc.__cause__):
+        try:
+            request = getattr(candidate, "request", None)  # httpx raises if it has none
+        except RuntimeError:
+            request = None
+        url = getattr(request, "url", None)
+        if url is not None and getattr(url, "host", None):
+            return url
+    return None
+
+
+def _address(url: Any) -> str:
+    """`host:port` of `url`, the port filled in from the scheme when implicit."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"
+
+
+def _shown(url: Any) -> str:
+    """`url` without credentials, query or fragment: safe to put in a message."""
+    return f"{url.scheme}://{_address(url)}{url.path}"
+
+
+# A 404 at a base_url ending in /v1 is the OpenAI SDK habit (`base_url=".../v1"`).
+_ROOT_HINT = (
+    "; base_url is the API's root (e.g. https://api.parallel.ai), without /v1: the kit "
+    "adds /chat/completions and /v1/responses itself"
+)
+
+
+def _not_found_message(message: str, url: Any, base_url: str) -> str:
+    where = f"{message}: POST {_shown(url)} does not exist"
+    if base_url.rstrip("/").lower().endswith("/v1"):
+        where += _ROOT_HINT
+    return where
+
+
+def _translate(exc: Exception, base_url: str = "") -> ParallelError:
+    """A typed error for anything the SDK or httpx raised; the original is chained by callers.
+
+    Errors that say where: a failed connection names the host and port, a 404 the URL.
+    """
     if isinstance(exc, ParallelError):
         return exc
     if isinstance(exc, openai.APIError) and isinstance(exc.__cause__, ParallelError):
@@ -171,14 +213,26 @@ def _translate(exc: Exception) -> ParallelError:
                 body = exc.response.json()
             except ValueError:
                 body = exc.response.text
-        return error_from_status(exc.status_code, body, exc.response.headers)
+        error = error_from_status(exc.status_code, body, exc.response.headers)
+        url = _url_of(exc) if exc.status_code == 404 else None
+        if url is not None:
+            error.message = _not_found_message(error.message, url, base_url)
+            error.args = (error.message,)
+        return error
+    url = _url_of(exc)
+    at = f" at {_address(url)}" if url is not None else ""
     if isinstance(exc, timeout_errors):
         if isinstance(exc, connect_timeouts) or isinstance(exc.__cause__, connect_timeouts):
             # Nothing reached the server: safe to retry like any failed connection.
-            return APIConnectionError("could not connect to the Parallel API before the timeout")
-        return APITimeoutError("no answer from the Parallel API before the timeout")
+            return APIConnectionError(
+                f"could not connect to the Parallel API{at} before the timeout"
+            )
+        return APITimeoutError(f"no answer from the Parallel API{at} before the timeout")
     if isinstance(exc, transport_errors):
-        return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
+        # The SDK's own text is a bare "Connection error."; its cause says why.
+        cause = str(exc.__cause__ or "").strip()
+        detail = f"{exc} ({cause})" if cause and cause not in str(exc) else str(exc)
+        return APIConnectionError(f"the connection to the Parallel API{at} failed: {detail}")
     if isinstance(exc, json.JSONDecodeError):
         return ServerError(
             f"the server sent malformed JSON: {exc.msg}", status_code=None, retryable=True
@@ -350,7 +404,7 @@ class Transport:
     def typed(self, exc: Exception) -> ParallelError:
         """The typed error for `exc`, the configured key blanked from the server's words."""
         key = self.config.api_key.get_secret_value() if self.config.api_key else None
-        return redact_error(_translate(exc), key)
+        return redact_error(_translate(exc, self.config.base_url), key)
 
     def _server_hold(self, error: ParallelError) -> float | None:
         """How long a 429's `Retry-After` asks every client of this key to hold back."""

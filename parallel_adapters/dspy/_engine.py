@@ -92,9 +92,8 @@ class ParallelEngine:
 
     def dump_state(self) -> dict[str, Any]:
         """The settings without the key: what a saved DSPy program stores."""
-        state = self.config.public_dict()
-        state.pop("api_key_set", None)
-        return state
+        # Without an address read from PARALLEL_BASE_URL: the loaded copy resolves its own.
+        return self.config.saved_options()
 
     @classmethod
     def load_state(cls, state: dict[str, Any]) -> ParallelEngine:

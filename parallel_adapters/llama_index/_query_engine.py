@@ -131,6 +131,33 @@ def _metadata(response: ChatResponse) -> dict[str, Any]:
     return dict(response.additional_kwargs)
 
 
+def _parallel_llm(llm: Any) -> ParallelLLM:
+    """`llm`, else `Settings.llm` when it is a `ParallelLLM`; an `InputError` says what to
+    pass otherwise (pydantic's would only say the field is missing)."""
+    fix = 'pass llm=ParallelLLM(model="base") or set Settings.llm = ParallelLLM(model="base")'
+    if llm is not None:
+        if isinstance(llm, ParallelLLM):
+            return llm
+        raise InputError(
+            f"ParallelWebQueryEngine needs a ParallelLLM, but llm= is a {type(llm).__name__}; {fix}"
+        )
+    # `Settings._llm`, not `Settings.llm`: reading the property when nothing is set builds
+    # LlamaIndex's default OpenAI LLM (or fails for the want of its package or key).
+    from llama_index.core import Settings
+
+    if isinstance(getattr(Settings, "_llm", None), ParallelLLM):
+        found = Settings.llm  # the property also attaches Settings.callback_manager
+        assert isinstance(found, ParallelLLM)
+        return found
+    current = getattr(Settings, "_llm", None)
+    where = (
+        "Settings.llm is not set"
+        if current is None
+        else (f"Settings.llm is a {type(current).__name__}")
+    )
+    raise InputError(f"ParallelWebQueryEngine needs a ParallelLLM and {where}; {fix}")
+
+
 class ParallelWebQueryEngine(CustomQueryEngine):
     """A query engine that answers from the web through Parallel, with its sources.
 
@@ -146,7 +173,8 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     """
 
     llm: ParallelLLM
-    """The LLM that answers; its `model` should be a research model."""
+    """The LLM that answers; its `model` should be a research model. When not given,
+    `Settings.llm` if it is a `ParallelLLM`; otherwise `InputError` says what to pass."""
     streaming: bool = Field(default=False, description="Return a streaming response.")
     """Return a `StreamingResponse` (default False)."""
     citation_markers: bool = Field(
@@ -156,6 +184,7 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     (as LlamaIndex's `CitationQueryEngine`); see `marked_text`. Not with `streaming`."""
 
     def __init__(self, **data: Any) -> None:
+        data["llm"] = _parallel_llm(data.get("llm"))
         super().__init__(**data)
         if self.citation_markers and self.streaming:
             # Markers need the cited spans, which arrive with the end of a stream.

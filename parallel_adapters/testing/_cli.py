@@ -52,7 +52,14 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8787, help="default: %(default)s")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="default: %(default)s")
     parser.add_argument("--any-key", action="store_true", help="accept any non-empty key")
-    parser.add_argument("--profile", choices=PROFILES, default="documented")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="documented",
+        help="the quirks of the answers: documented (the default) leaves id, object, model "
+        "blank, finish_reason null and no usage, as Parallel's compatibility table says; "
+        "openai fills every standard OpenAI field",
+    )
     parser.add_argument(
         "--latency",
         choices=("fast", "realistic"),

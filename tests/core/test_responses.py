@@ -93,7 +93,9 @@ def test_effort_timeouts() -> None:
     assert config.timeout_for("parallel-high") == EFFORT_TIMEOUTS["high"]
     assert config.timeout_for("parallel", "low") == EFFORT_TIMEOUTS["low"]
     assert (
-        ParallelConfig.from_options(api_key="k", reasoning_effort="high").timeout_for("parallel")
+        ParallelConfig.from_options(
+            api_key="k", model="parallel", reasoning_effort="high"
+        ).timeout_for("parallel")
         == 180.0
     )
     assert ParallelConfig.from_options(api_key="k", timeout=7).timeout_for("parallel-high") == 7
