@@ -71,6 +71,9 @@ class Completion:
     web_search_calls: list[WebSearchCall] = field(default_factory=list)
     """Responses API only: the searches and page reads the research made, in order.
     Empty for Chat API answers."""
+    cost: float | None = None
+    """What this answer cost in US dollars, at the published price of the billed model and
+    effort (`parallel_adapters._core._prices`); None where no price is published."""
 
     def __str__(self) -> str:
         return self.text
