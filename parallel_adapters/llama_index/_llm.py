@@ -184,6 +184,9 @@ class ParallelLLM(CustomLLM):
     """Same as `ParallelConfig.max_line_bytes`."""
     retry_timeouts: bool = _config_field("retry_timeouts")
     """Same as `ParallelConfig.retry_timeouts`."""
+    max_cost: float | None = _config_field("max_cost")
+    """Same as `ParallelConfig.max_cost`: a spending cap in US dollars for `client`
+    (`BudgetExceededError` before sending); `client.total_cost` is what it spent."""
     reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
     """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
@@ -275,6 +278,7 @@ class ParallelLLM(CustomLLM):
             max_line_bytes=self.max_line_bytes,
             retry_timeouts=self.retry_timeouts,
             reasoning_effort=self.reasoning_effort,
+            max_cost=self.max_cost,
         )
 
     @property
