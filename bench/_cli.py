@@ -53,6 +53,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _batch.run(settings, log)
     if name == "emulator":
         return lambda: _emulator_rate.run(settings, log)
+    if name == "tracing":
+        return lambda: _overhead.run_tracing(settings, out / "profiles", log)
     return lambda: _imports.run(settings, log)
 
 

@@ -15,6 +15,7 @@ SCENARIOS = [
     "responses",
     "batch",
     "emulator",
+    "tracing",
 ]
 
 
@@ -57,6 +58,10 @@ class Settings:
     emulator_calls: int = 500
     emulator_repeats: int = 5
     emulator_warmup: int = 50
+    # 9. tracing overhead: scenario 1's calls per repeat, more repeats (microseconds)
+    tracing_repeats: int = 15
+    # ... and the span hook alone, without HTTP: calls per repeat
+    tracing_hook_calls: int = 20_000
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,4 +86,6 @@ QUICK = Settings(
     emulator_calls=100,
     emulator_repeats=2,
     emulator_warmup=10,
+    tracing_repeats=3,
+    tracing_hook_calls=2_000,
 )
