@@ -6,14 +6,16 @@ Against the emulator: "nothing was sent" is read from the emulator's own request
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import parallel_adapters as pa
 from parallel_adapters._core._budget import Budget, billed_after
-from parallel_adapters._core._prices import call_price
+from parallel_adapters._core._prices import PRICE_PER_1000, PRICES_SOURCE_DATE, call_price
 from parallel_adapters.testing import ParallelEmulator
 
 FAST_RETRIES = {"retry_initial_delay": 0.01, "retry_max_delay": 0.02}
@@ -215,3 +217,13 @@ def test_what_may_have_been_billed() -> None:
     assert billed_after(pa.APITimeoutError("no answer"))
     assert billed_after(pa.StreamError("broke", partial_text="abc"))
     assert billed_after(KeyboardInterrupt())
+
+
+def test_the_docs_price_table_is_the_code_table() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cost-and-tracing.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \| [^|]+ \| \$([\d.]+) \| \$([\d,]+) \|$", page, re.M)
+    assert {model: float(each) for model, each, _ in rows} == {
+        model: per_1000 / 1000 for model, per_1000 in PRICE_PER_1000.items()
+    }
+    assert {model: float(per_1000) for model, _, per_1000 in rows} == PRICE_PER_1000
+    assert PRICES_SOURCE_DATE in page
