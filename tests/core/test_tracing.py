@@ -1,22 +1,19 @@
 """OpenTelemetry spans with the real SDK and its in-memory exporter.
 
-The SDK's `TracerProvider` is handed to the kit by patching
-`opentelemetry.trace.get_tracer_provider` for one test, instead of the process-wide
-`set_tracer_provider` (which can be called once per process); the docs' console
-exporter example sets it for real in a fresh interpreter (tests/docs).
+The SDK's `TracerProvider` is handed to the kit for one test by the `exporter` fixture
+(tests/conftest.py); the docs' console-exporter example sets a provider for real, with
+`set_tracer_provider`, in a fresh interpreter (tests/docs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -24,19 +21,8 @@ import parallel_adapters as pa
 from parallel_adapters._core import _tracing
 from parallel_adapters.testing import ParallelEmulator
 
-PROMPT = "What does Parallel Web Systems do?"
 CAPTURE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-
-
-@pytest.fixture
-def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    monkeypatch.delenv(CAPTURE, raising=False)
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
-    yield memory
-    provider.shutdown()
+PROMPT = "What does Parallel Web Systems do?"
 
 
 def _chat(emulator: ParallelEmulator, **options: Any) -> pa.ParallelChat:

@@ -102,3 +102,17 @@ def test_the_cap_is_a_dspy_billing_error_raised_before_sending(
     assert isinstance(caught.value, pa.BudgetExceededError)
     assert len(emulator.requests) == 1
     assert lm.engine.client.total_cost == pytest.approx(0.025)
+
+
+def test_one_span_per_lm_call_and_none_for_a_cache_hit(
+    emulator: ParallelEmulator, exporter: Any
+) -> None:
+    lm = _lm(emulator, "core", cache=True)
+    with dspy.context(lm=lm):
+        dspy.Predict(_Answer)(question=QUESTION)
+        dspy.Predict(_Answer)(question=QUESTION)  # DSPy's cache: nothing sent
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "chat core"
+    assert span.attributes is not None
+    assert span.attributes["parallel.cost_usd"] == pytest.approx(0.025)
+    assert len(emulator.requests) == 1

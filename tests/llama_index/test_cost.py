@@ -71,3 +71,18 @@ def test_max_cost_refuses_before_sending(emulator: ParallelEmulator) -> None:
 def test_a_bad_cap_is_an_input_error_at_construction(bad: float) -> None:
     with pytest.raises(pa.InputError, match="max_cost"):
         ParallelLLM(model="base", api_key="test-key", max_cost=bad)
+
+
+def test_one_span_per_llm_call_under_the_current_span(
+    emulator: ParallelEmulator, exporter: Any
+) -> None:
+    from opentelemetry import trace
+
+    llm = _llm(emulator, "base")
+    with trace.get_tracer_provider().get_tracer("app").start_as_current_span("query") as parent:
+        llm.chat([ChatMessage(role="user", content=QUESTION)])
+        list(llm.stream_complete(QUESTION))
+    spans = [s for s in exporter.get_finished_spans() if s.name == "chat base"]
+    assert [s.attributes["gen_ai.request.stream"] for s in spans] == [False, True]
+    assert all(s.parent.span_id == parent.get_span_context().span_id for s in spans)
+    assert all(s.attributes["parallel.cost_usd"] == pytest.approx(0.01) for s in spans)
