@@ -227,3 +227,18 @@ def test_the_docs_price_table_is_the_code_table() -> None:
     }
     assert {model: float(per_1000) for model, _, per_1000 in rows} == PRICE_PER_1000
     assert PRICES_SOURCE_DATE in page
+
+
+def test_an_answer_read_back_from_a_journal_keeps_its_cost_and_is_not_paid_again(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    chat = _chat(emulator, model="base")
+    journal = tmp_path / "answers.jsonl"
+    (first,) = chat.map([QUESTION_FOR_JOURNAL], journal=journal)
+    (again,) = chat.map([QUESTION_FOR_JOURNAL], journal=journal)
+    assert first.cost == again.cost == pytest.approx(0.01)
+    assert len(emulator.requests) == 1
+    assert chat.total_cost == pytest.approx(0.01)
+
+
+QUESTION_FOR_JOURNAL = "What does Parallel Web Systems do?"
