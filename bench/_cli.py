@@ -64,6 +64,8 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _emulator_rate.run(settings, log)
     if name == "annotations":
         return lambda: _annotations.run(settings, log)
+    if name == "tracing":
+        return lambda: _overhead.run_tracing(settings, out / "profiles", log)
     return lambda: _imports.run(settings, log)
 
 

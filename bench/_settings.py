@@ -16,6 +16,7 @@ SCENARIOS = [
     "batch",
     "emulator",
     "annotations",
+    "tracing",
 ]
 
 
@@ -61,6 +62,10 @@ class Settings:
     # 9. reading one Responses answer with this many url_citation annotations (issue 21)
     annotations_count: int = 100_000
     annotations_repeats: int = 7
+    # 10. tracing overhead: scenario 1's calls per repeat, more repeats (microseconds)
+    tracing_repeats: int = 15
+    # ... and the span hook alone, without HTTP: calls per repeat
+    tracing_hook_calls: int = 20_000
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,4 +91,6 @@ QUICK = Settings(
     emulator_calls=100,
     emulator_repeats=2,
     emulator_warmup=10,
+    tracing_repeats=3,
+    tracing_hook_calls=2_000,
 )

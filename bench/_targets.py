@@ -271,4 +271,23 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     key=row["key"],
                 )
             )
+    tracing = results.get("tracing")
+    if tracing:
+        limits = {"no_provider": 20.0, "sdk": 200.0}
+        for row in tracing["contenders"]:
+            limit = limits.get(row["key"])
+            if limit is None:
+                continue
+            added = row["added_us"]
+            targets.append(
+                _target(
+                    f"Tracing adds <= {limit:.0f} µs per call: {row['label']}",
+                    f"{_range(added, '+.2f')} µs",
+                    added["median"] <= limit,
+                    f"end to end: {_range(row['ratio_to_floor'], '.3f')}x the floor's wall "
+                    f"time, {_range(row['cpu_ratio_to_floor'], '.3f')}x its CPU time",
+                    scenario="tracing",
+                    key=row["key"],
+                )
+            )
     return [t for t in targets if t is not None]

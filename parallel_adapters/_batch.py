@@ -201,9 +201,9 @@ class BatchRunner:
                 try:
                     record = answer_record(item.id, result, item.request)
                 except OutputParseError as exc:
-                    result, record = exc, error_record(item.id, exc)
+                    result, record = exc, error_record(item.id, exc, item.request)
             else:
-                record = error_record(item.id, result)
+                record = error_record(item.id, result, item.request)
             try:
                 self.journal.write(record)
             except OSError:

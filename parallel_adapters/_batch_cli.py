@@ -227,7 +227,7 @@ def _run_journal(
         return EXIT_FAILED
     finally:
         runner.progress.close()
-    return _summary(args, argv, runner, err)
+    return _summary(args, argv, runner, err, spent=chat.total_cost, estimate=estimate.dollars)
 
 
 async def _arun(runner: BatchRunner, err: TextIO) -> None:
@@ -259,7 +259,13 @@ async def _arun(runner: BatchRunner, err: TextIO) -> None:
 
 
 def _summary(
-    args: argparse.Namespace, argv: Sequence[str], runner: BatchRunner, err: TextIO
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    runner: BatchRunner,
+    err: TextIO,
+    *,
+    spent: float,
+    estimate: float,
 ) -> int:
     failed, not_started = runner.failed(), runner.not_started()
     answered = len(runner.items) - len(failed) - len(not_started)
@@ -267,6 +273,11 @@ def _summary(
         f"done: {answered:,} of {len(runner.items):,} answered "
         f"({answered - len(runner.skipped):,} in this run), {len(failed):,} failed, "
         f"{len(not_started):,} not sent; written to {args.output}",
+        file=err,
+    )
+    # Three decimals: the cheapest call is half a cent.
+    print(
+        f"cost: spent ${spent:,.3f} in this run (estimated ${estimate:,.3f} at the start)",
         file=err,
     )
     for index in failed[:5]:

@@ -95,6 +95,7 @@ def _completion_json(completion: Any) -> dict[str, Any]:
         "basis": [b.model_dump(mode="json") for b in completion.basis],
         "cited_spans": [s.model_dump(mode="json") for s in completion.cited_spans],
         "web_search_calls": [w.model_dump(mode="json") for w in completion.web_search_calls],
+        "cost": completion.cost,
     }
 
 

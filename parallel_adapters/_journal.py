@@ -26,6 +26,8 @@ from ._core import (
     OutputParseError,
     ParallelError,
 )
+from ._core._budget import billed_after
+from ._core._prices import call_price
 from ._core._request import ChatRequest
 
 try:  # POSIX: keep two batches from appending to one journal at once.
@@ -73,6 +75,7 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
         "basis": [b.model_dump(mode="json") for b in completion.basis],
         "interaction_id": completion.interaction_id,
         "model": completion.model,
+        "cost": completion.cost,
     }
     if _wants_json(request):
         if completion.parsed is not None:
@@ -82,8 +85,11 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
     return record
 
 
-def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
-    """The journal line of a failure: its type, message and HTTP status."""
+def error_record(
+    item_id: ItemId, error: BaseException, request: ChatRequest | None = None
+) -> dict[str, Any]:
+    """The journal line of a failure: its type, message and HTTP status, and its `cost`:
+    0 when it was surely not billed, the request's price when it may have been."""
     message = error.message if isinstance(error, ParallelError) else str(error)
     record: dict[str, Any] = {
         "id": item_id,
@@ -93,6 +99,11 @@ def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
             "status_code": getattr(error, "status_code", None),
         },
     }
+    record["cost"] = (
+        call_price(request.api, request.model, request.effort)
+        if request is not None and billed_after(error)
+        else 0.0
+    )
     if isinstance(error, OutputParseError):
         # The answer was received (and billed); keep it even though it did not parse.
         record["text"] = error.text
@@ -132,6 +143,7 @@ def completion_from_record(record: Mapping[str, Any], request: ChatRequest) -> C
         interaction_id=record.get("interaction_id"),
         parsed=parsed,
         raw=dict(record),
+        cost=record["cost"] if isinstance(record.get("cost"), (int, float)) else None,
     )
 
 

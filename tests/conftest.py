@@ -94,3 +94,25 @@ def redis_url() -> Iterator[str]:
     """A real Redis on a free loopback port for the session (`bench/_redis_server.py`)."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture
+def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The real OpenTelemetry SDK with an in-memory exporter, handed to the kit for one
+    test (its spans: `exporter.get_finished_spans()`); message content capture off.
+
+    `opentelemetry.trace.get_tracer_provider` is patched for the test instead of calling
+    the process-wide `set_tracer_provider`, which works once per process.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    yield memory
+    provider.shutdown()

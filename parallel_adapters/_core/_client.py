@@ -70,6 +70,18 @@ class ParallelClient:
         """The default model (`config.model`)."""
         return self.config.model
 
+    @property
+    def total_cost(self) -> float:
+        """US dollars this client has spent, at published prices: the `cost` of every
+        answer, plus calls that failed in a way that may still be billed (see
+        docs/errors.md). Calls still in flight are not in it yet."""
+        return self._transport.budget.spent
+
+    @property
+    def max_cost(self) -> float | None:
+        """The spending cap in US dollars (`max_cost=`), or None for none."""
+        return self._transport.budget.max_cost
+
     def request(
         self,
         messages: MessagesInput,

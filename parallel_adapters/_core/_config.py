@@ -45,6 +45,11 @@ DEFAULT_RATE_LIMIT_STORE = "memory"
 # A whole number, or "off" for no client-side limiter.
 REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
 
+# OpenTelemetry: prompt and answer text go on spans only when this is "true" (the GenAI
+# conventions' switch); the conventions followed are those of GENAI_SEMCONV.
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+GENAI_SEMCONV = "open-telemetry/semantic-conventions-genai@002c8a6e (Development)"
+
 # The Chat API's models; any other name (but the Responses API's) is refused before sending.
 MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
 # Documented time to first token is ~3 s (speed), 10-60 s (lite), 15-100 s (base) and
@@ -139,6 +144,7 @@ class ConnectionOptions(TypedDict, total=False):
     max_retry_after: float
     max_response_bytes: int
     max_line_bytes: int
+    max_cost: float | None
 
 
 class ChatOptions(ConnectionOptions, total=False):
@@ -213,6 +219,10 @@ class ParallelConfig(BaseModel):
     max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
     """The longest single line of a stream read, in bytes after decompression (default
     16 MiB); a longer one raises `ResponseTooLargeError`."""
+    max_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """A spending cap in US dollars for each client built with these settings (None: no
+    cap). A call that would take the client's `total_cost` over it raises
+    `BudgetExceededError` before anything is sent. See docs/cost-and-tracing.md."""
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "BudgetExceededError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -257,6 +258,26 @@ class RateLimitStoreError(ParallelError):
     def __init__(self, message: str, *, store: str) -> None:
         super().__init__(message)
         self.store = store
+
+
+class BudgetExceededError(ParallelError):
+    """A call would take the client's spending over its `max_cost`: nothing was sent.
+
+    Attributes:
+        max_cost: The cap, in US dollars.
+        spent: What the client had spent when the call was refused (dollars).
+        reserved: What calls still in flight had reserved (dollars).
+        price: The price of the refused call (dollars).
+    """
+
+    def __init__(
+        self, message: str, *, max_cost: float, spent: float, reserved: float, price: float
+    ) -> None:
+        super().__init__(message)
+        self.max_cost = max_cost
+        self.spent = spent
+        self.reserved = reserved
+        self.price = price
 
 
 class APITimeoutError(ParallelError):

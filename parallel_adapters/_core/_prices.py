@@ -26,6 +26,7 @@ __all__ = [
     "REASONING_EFFORTS",
     "CostEstimate",
     "billed_model",
+    "call_price",
     "estimate_cost",
     "price_per_request",
 ]
@@ -58,6 +59,22 @@ def billed_model(model: str, reasoning_effort: str | None = None) -> str:
 def price_per_request(model: str, reasoning_effort: str | None = None) -> float | None:
     """Dollars for one successful request, or None for a model without a published price."""
     per_1000 = PRICE_PER_1000.get(billed_model(model, reasoning_effort))
+    return None if per_1000 is None else per_1000 / 1000.0
+
+
+# The price table of each API the kit calls, by the name `call_price` is given. A new
+# API (Search, Extract) adds its table here and `call_price` prices it.
+_TABLES: dict[str, dict[str, float]] = {"chat": PRICE_PER_1000, "responses": PRICE_PER_1000}
+
+
+def call_price(api: str, model: str, effort: str | None = None) -> float | None:
+    """Dollars one successful call costs: `api` is the API called (`"chat"`,
+    `"responses"`), `model` the model or processor billed, `effort` the Responses API
+    reasoning effort sent (None: the server's default). None when no price is published."""
+    table = _TABLES.get(api)
+    if table is None:
+        return None
+    per_1000 = table.get(billed_model(model, effort))
     return None if per_1000 is None else per_1000 / 1000.0
 
 

@@ -74,6 +74,10 @@ class Completion:
     web_search_calls: list[WebSearchCall] = field(default_factory=list)
     """Responses API only: the searches and page reads the research made, in order.
     Empty for Chat API answers."""
+    cost: float | None = None
+    """What this answer cost in US dollars, at the published price of the model and
+    reasoning effort it was billed for (see docs/cost-and-tracing.md); None where no
+    price is published, and for an answer not read from the API."""
 
     def __str__(self) -> str:
         return self.text

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import openai
 
 from .._version import __version__
+from ._budget import Budget
+from ._call import Call
 from ._config import (
     CHAT_PATH,
     MAX_CONNECTIONS,
@@ -267,6 +269,7 @@ class Transport:
         self._client: openai.OpenAI | None = None
         self._async_clients: _ClientsByLoop = weakref.WeakKeyDictionary()
         self._limiter: RequestLimiter | None = None
+        self.budget = Budget(config.max_cost)
         _live.add(self)
 
     def __repr__(self) -> str:
@@ -284,6 +287,7 @@ class Transport:
         self._client = None
         self._async_clients = weakref.WeakKeyDictionary()
         self._limiter = None
+        self.budget.after_fork()
 
     # -- clients -------------------------------------------------------------------------
 
@@ -423,7 +427,11 @@ class Transport:
             delay,
         )
 
-    def _with_retries(self, once: Callable[[], _T]) -> _T:
+    def begin(self, request: ChatRequest) -> Call:
+        """Hold the call's price (`BudgetExceededError` over the cap) and start its span."""
+        return Call(self.budget, request, self.config.base_url)
+
+    def _with_retries(self, once: Callable[[], _T], call: Call) -> _T:
         attempt = 0
         limiter = self._request_limiter()
         while True:
@@ -442,10 +450,11 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
+            call.retry(error, attempt, delay)
             attempt += 1
             time.sleep(delay)
 
-    async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
+    async def _awith_retries(self, once: Callable[[], Awaitable[_T]], call: Call) -> _T:
         attempt = 0
         limiter = self._request_limiter()
         while True:
@@ -464,6 +473,7 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
+            call.retry(error, attempt, delay)
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -480,7 +490,13 @@ class Transport:
             )
             return _read(body, request)
 
-        return self._with_retries(once)
+        call = self.begin(request)
+        try:
+            completion = self._with_retries(once, call)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(completion)
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         client = self._async_client()
@@ -491,7 +507,13 @@ class Transport:
             )
             return _read(body, request)
 
-        return await self._awith_retries(once)
+        call = self.begin(request)
+        try:
+            completion = await self._awith_retries(once, call)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(completion)
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -596,7 +618,7 @@ class ChatStream:
             pass
         return self.completion
 
-    def _open(self) -> _Opened:
+    def _open(self, call: Call) -> _Opened:
         """Open the stream and read up to its first text, inside the retry layer."""
         transport, request = self._transport, self._request
         client = transport._sync_client()
@@ -628,27 +650,38 @@ class ChatStream:
                 raise
             return sdk_stream, chunks, accumulator, "", None
 
-        return transport._with_retries(once)
+        return transport._with_retries(once, call)
 
     def _generate(self) -> Generator[StreamPart, None, None]:
-        sdk_stream, chunks, accumulator, first, whole = self._open()
+        call = self._transport.begin(self._request)
         try:
-            if first:
-                yield StreamPart(first)
-            while True:
-                try:
-                    chunk = next(chunks, _END)
-                    if chunk is _END:
-                        break
-                    delta = accumulator.add(chunk)
-                except Exception as exc:
-                    error = self._transport.typed(exc)
-                    raise _stream_broken(error, accumulator) from exc
-                if delta:
-                    yield StreamPart(delta)
-        finally:
-            sdk_stream.close()
-        self._completion = whole or accumulator.finish()
+            sdk_stream, chunks, accumulator, first, whole = self._open(call)
+            try:
+                if first:
+                    call.first_chunk()
+                    yield StreamPart(first)
+                while True:
+                    try:
+                        chunk = next(chunks, _END)
+                        if chunk is _END:
+                            break
+                        delta = accumulator.add(chunk)
+                    except Exception as exc:
+                        error = self._transport.typed(exc)
+                        raise _stream_broken(error, accumulator) from exc
+                    if delta:
+                        call.first_chunk()
+                        yield StreamPart(delta)
+            finally:
+                sdk_stream.close()
+            completion = whole or accumulator.finish()
+        except GeneratorExit:
+            call.abandon()
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        self._completion = call.succeed(completion)
 
 
 _END = object()
@@ -693,7 +726,7 @@ class AsyncChatStream:
             pass
         return self.completion
 
-    async def _open(self) -> _Opened:
+    async def _open(self, call: Call) -> _Opened:
         transport, request = self._transport, self._request
         client = transport._async_client()
 
@@ -725,27 +758,38 @@ class AsyncChatStream:
                 raise
             return sdk_stream, chunks, accumulator, "", None
 
-        return await transport._awith_retries(once)
+        return await transport._awith_retries(once, call)
 
     async def _generate(self) -> AsyncGenerator[StreamPart, None]:
-        sdk_stream, chunks, accumulator, first, whole = await self._open()
+        call = self._transport.begin(self._request)
         try:
-            if first:
-                yield StreamPart(first)
-            while True:
-                try:
-                    event = await chunks.__anext__()
-                    delta = accumulator.add(decode_event(event))
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    error = self._transport.typed(exc)
-                    raise _stream_broken(error, accumulator) from exc
-                if delta:
-                    yield StreamPart(delta)
-        finally:
-            await sdk_stream.close()
-        self._completion = whole or accumulator.finish()
+            sdk_stream, chunks, accumulator, first, whole = await self._open(call)
+            try:
+                if first:
+                    call.first_chunk()
+                    yield StreamPart(first)
+                while True:
+                    try:
+                        event = await chunks.__anext__()
+                        delta = accumulator.add(decode_event(event))
+                    except StopAsyncIteration:
+                        break
+                    except Exception as exc:
+                        error = self._transport.typed(exc)
+                        raise _stream_broken(error, accumulator) from exc
+                    if delta:
+                        call.first_chunk()
+                        yield StreamPart(delta)
+            finally:
+                await sdk_stream.close()
+            completion = whole or accumulator.finish()
+        except GeneratorExit:
+            call.abandon()
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        self._completion = call.succeed(completion)
 
 
 async def _no_events() -> AsyncGenerator[ServerEvent, None]:

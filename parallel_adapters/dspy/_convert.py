@@ -21,6 +21,7 @@ from .._core import (
     is_responses_model,
     research_to_dict,
 )
+from ._cost import mark_live
 
 __all__ = [
     "EFFORT_KEY",
@@ -242,10 +243,12 @@ def per_field(completion: Completion) -> Completion:
 
 
 def _provider_data(completion: Completion) -> dict[str, Any]:
-    """The research; on the Responses API also its cited spans (the Chat API has none)."""
+    """The research; on the Responses API also its cited spans (the Chat API has none);
+    and the live call's price and id (`_cost.mark_live`)."""
     data = research_to_dict(completion)
     if is_responses_model(completion.model):
         data["cited_spans"] = [span.model_dump(mode="json") for span in completion.cited_spans]
+    mark_live(data, completion.cost)
     return data
 
 

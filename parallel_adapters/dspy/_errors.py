@@ -42,6 +42,11 @@ class PaymentRequiredError(core.PaymentRequiredError, dspy.LMBillingError):  # t
     """`parallel_adapters.PaymentRequiredError` that is also `dspy.LMBillingError`."""
 
 
+class BudgetExceededError(core.BudgetExceededError, dspy.LMBillingError):  # type: ignore[misc]
+    """`parallel_adapters.BudgetExceededError` (over `max_cost`, nothing sent) that is also
+    `dspy.LMBillingError`."""
+
+
 class RateLimitError(core.RateLimitError, dspy.LMRateLimitError):  # type: ignore[misc]
     """`parallel_adapters.RateLimitError` that is also `dspy.LMRateLimitError`."""
 
@@ -112,6 +117,7 @@ class RequestTimeoutError(core.APIStatusError, dspy.LMTimeoutError):  # type: ig
 _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.InputError: InputError,
     core.MissingAPIKeyError: MissingAPIKeyError,
+    core.BudgetExceededError: BudgetExceededError,
     core.AuthenticationError: AuthenticationError,
     core.PermissionDeniedError: PermissionDeniedError,
     core.PaymentRequiredError: PaymentRequiredError,

@@ -20,6 +20,7 @@ from ._convert import (
     wire_model,
     with_cited_spans,
 )
+from ._cost import price_entry
 from ._engine import AsyncParallelEngine, ParallelEngine
 from ._schema import signature_schema
 
@@ -192,7 +193,13 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return kwargs
 
     def update_history(self, entry: dict[str, Any]) -> None:
-        """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks."""
+        """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks.
+
+        Each entry's `cost` is the answer's published price in US dollars (DSPy's own
+        token-based figure is always None for Parallel); a cache hit has `cache_hit: True`
+        and costs 0.
+        """
+        price_entry(entry)
         entry["outputs"] = with_cited_spans(uniform_outputs(entry.get("outputs")), entry)
         super().update_history(entry)
         record_history_entry(entry)

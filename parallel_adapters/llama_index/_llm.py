@@ -180,6 +180,9 @@ class ParallelLLM(CustomLLM):
     """Same as `ParallelConfig.max_line_bytes` (16 MiB)."""
     retry_timeouts: bool = False
     """Same as `ParallelConfig.retry_timeouts`."""
+    max_cost: float | None = None
+    """Same as `ParallelConfig.max_cost`: a spending cap in US dollars for `client`
+    (`BudgetExceededError` before sending); `client.total_cost` is what it spent."""
     reasoning_effort: Literal["low", "medium", "high"] | None = None
     """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
@@ -302,6 +305,7 @@ class ParallelLLM(CustomLLM):
             max_line_bytes=self.max_line_bytes,
             retry_timeouts=self.retry_timeouts,
             reasoning_effort=self.reasoning_effort,
+            max_cost=self.max_cost,
         )
 
     @property

@@ -60,6 +60,8 @@ def _response_kwargs(completion: Completion) -> dict[str, Any]:
         # and its presence tells `source_nodes_of` which kind of answer it reads.
         kwargs[CITED_SPANS_KEY] = [s.model_dump(mode="json") for s in completion.cited_spans]
     kwargs["model"] = completion.model
+    # US dollars at the published price; None where none is published.
+    kwargs["cost"] = completion.cost
     if completion.finish_reason is not None:
         kwargs["finish_reason"] = completion.finish_reason
     usage = completion.usage
