@@ -11,6 +11,8 @@ from ._request import ChatRequest, shape_request
 from ._response import Completion
 from ._responses import is_responses_model, shape_responses_request
 from ._transport import AsyncChatStream, ChatStream, Transport
+from ._web import extract_from_body, search_from_body, shape_extract, shape_search
+from ._web_types import ExtractResult, SearchResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -145,6 +147,41 @@ class ParallelClient:
     def asend_stream(self, request: ChatRequest) -> AsyncChatStream:
         """The async `send_stream`."""
         return self._transport.astream(request)
+
+    # -- Search and Extract APIs ---------------------------------------------------------
+
+    def search(
+        self, objective: str | None = None, queries: Any = None, **params: Any
+    ) -> SearchResult:
+        """Search the web: ranked pages with excerpts (`POST /v1/search`).
+
+        Takes the arguments of `parallel_adapters.search`; shares this client's key,
+        connection pools and retries, with a rate budget of the Search API's own.
+        """
+        request = shape_search(objective, queries, **params)
+        return search_from_body(self._transport.post_web(request), request)
+
+    async def asearch(
+        self, objective: str | None = None, queries: Any = None, **params: Any
+    ) -> SearchResult:
+        """The async `search`."""
+        request = shape_search(objective, queries, **params)
+        return search_from_body(await self._transport.apost_web(request), request)
+
+    def extract(self, urls: Any, objective: str | None = None, **params: Any) -> ExtractResult:
+        """Read pages: excerpts (and, if asked, full content) per URL (`POST /v1/extract`).
+
+        Takes the arguments of `parallel_adapters.extract`.
+        """
+        request = shape_extract(urls, objective, **params)
+        return extract_from_body(self._transport.post_web(request), request)
+
+    async def aextract(
+        self, urls: Any, objective: str | None = None, **params: Any
+    ) -> ExtractResult:
+        """The async `extract`."""
+        request = shape_extract(urls, objective, **params)
+        return extract_from_body(await self._transport.apost_web(request), request)
 
     def close(self) -> None:
         """Close the HTTP connections; also done by `with client:`."""
