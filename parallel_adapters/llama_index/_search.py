@@ -164,6 +164,7 @@ class ParallelWebToolSpec(BaseToolSpec):
 
     # The base class declares it a plain list; each pair is (sync name, async name).
     spec_functions = [("web_search", "aweb_search"), ("web_extract", "aweb_extract")]  # noqa: RUF012
+    """The tools `to_tool_list()` makes: (sync, async) method names."""
 
     def __init__(
         self,

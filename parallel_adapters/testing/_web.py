@@ -393,6 +393,7 @@ class CorpusWebResponder:
 
     def __init__(self, corpus: Sequence[CorpusPage | dict[str, str]] | None = None) -> None:
         self.pages = coerce_pages(corpus) if corpus is not None else load_default_corpus()
+        """The pages searched and read."""
         self._index = BM25Index(self.pages)
         self._by_url = {page.url: page for page in self.pages}
 
