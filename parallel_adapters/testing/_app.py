@@ -82,7 +82,13 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 # Headers and body must arrive within this (seconds), or the connection is closed (408).
 READ_TIMEOUT = 30.0
 RESPONSES_PATH = "/v1/responses"
-WEB_PATHS: dict[str, WebApi] = {"/v1/search": "search", "/v1/extract": "extract"}
+WEB_PATHS: dict[str, WebApi] = {
+    "/v1/search": "search",
+    "/v1/extract": "extract",
+    # The pre-GA paths existing integrations still call (bodies read by `_web.beta_to_ga`).
+    "/v1beta/search": "search",
+    "/v1beta/extract": "extract",
+}
 _JSON = "application/json"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -604,7 +610,8 @@ class EmulatorApp:
         self, exchange: _Exchange, api: WebApi, raw: bytes, ref_id: str, fault: Fault | None
     ) -> None:
         try:
-            query = parse_web_body(api, raw)
+            beta = exchange.scope["path"].startswith("/v1beta/")
+            query = parse_web_body(api, raw, beta=beta)
         except WebRejected as rejected:
             body = _wire.parallel_error(rejected.status, ref_id, rejected.message, rejected.detail)
             await exchange.respond(rejected.status, body)

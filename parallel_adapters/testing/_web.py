@@ -6,6 +6,11 @@ in the API's shape. The default responder, `CorpusWebResponder`, ranks the bundl
 corpus with the research simulator's BM25 retrieval; a test passes its own callable as
 `ParallelEmulator(web_responder=...)` to script exact results.
 
+The pre-GA paths `/v1beta/search` and `/v1beta/extract` (header `parallel-beta:
+search-extract-2025-10-10`), which existing integrations still call, are served too:
+their top-level `max_results`, `source_policy`, `excerpts`, `full_content` and
+`fetch_policy` are read as the GA request's settings (`beta_to_ga`).
+
 Errors follow the API reference (`api-reference/search`, `api-reference/extract`, copy of
 2026-10-08): a body the request schema refuses gets 422 "Request validation error" in
 Parallel's envelope; a source policy the server refuses gets 400 with the messages the
@@ -265,14 +270,43 @@ def _policy(value: Any) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
     return include, exclude, after
 
 
-def parse_web_body(api: WebApi, raw: bytes) -> WebQuery:
-    """The `WebQuery` of a body; `WebRejected` for what the API refuses."""
+_BETA_SETTINGS = {
+    "search": ("max_results", "source_policy", "fetch_policy"),
+    "extract": ("full_content", "fetch_policy"),
+}
+
+
+def beta_to_ga(api: WebApi, body: dict[str, Any]) -> dict[str, Any]:
+    """A `/v1beta` body in the GA shape: top-level settings moved into
+    `advanced_settings`, beta-only fields (`excerpts`, `processor`) dropped, and a search
+    without queries given its objective as the one query."""
+    ga = {k: v for k, v in body.items() if k not in {"excerpts", "processor"}}
+    settings = dict(ga.get("advanced_settings") or {})
+    for name in _BETA_SETTINGS[api]:
+        if name in ga:
+            value = ga.pop(name)
+            if value is not None:
+                settings[name] = value
+    if settings:
+        ga["advanced_settings"] = settings
+    if api == "search" and not ga.get("search_queries") and isinstance(ga.get("objective"), str):
+        ga["search_queries"] = [ga["objective"]]
+    if ga.get("mode") is not None and not isinstance(ga["mode"], str):
+        ga.pop("mode")
+    return ga
+
+
+def parse_web_body(api: WebApi, raw: bytes, *, beta: bool = False) -> WebQuery:
+    """The `WebQuery` of a body; `WebRejected` for what the API refuses. `beta`: a
+    `/v1beta` body, read through `beta_to_ga`."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
         raise _invalid([], "JSON decode error") from None
     if not isinstance(body, dict):
         raise _invalid([], "Input should be a valid dictionary")
+    if beta:
+        body = beta_to_ga(api, body)
     _known(body, _SEARCH_FIELDS if api == "search" else _EXTRACT_FIELDS, [])
     objective = _opt_str(body, "objective")
     mode = _opt_str(body, "mode")

@@ -252,3 +252,30 @@ def test_own_corpus_is_searched(emulator: ParallelEmulator) -> None:
     with ParallelEmulator(corpus=pages) as own:
         answer = post(own, "/v1/search", {"search_queries": ["zebra stripes"]}).json()
     assert [r["url"] for r in answer["results"]] == ["https://mine.example/"]
+
+
+def test_beta_paths_read_the_pre_ga_body(emulator: ParallelEmulator) -> None:
+    beta = {"parallel-beta": "search-extract-2025-10-10"}
+    body = {
+        "objective": "capital of Japan",
+        "max_results": 2,
+        "mode": "one-shot",
+        "excerpts": {"max_chars_per_result": 500},
+    }
+    answer = post(emulator, "/v1beta/search", body, **beta).json()
+    assert answer["results"][0]["url"] == CORPUS + "japan"
+    assert len(answer["results"]) == 2
+    read = post(
+        emulator,
+        "/v1beta/extract",
+        {"urls": [CORPUS + "japan"], "excerpts": True, "full_content": True},
+        **beta,
+    )
+    assert "Tokyo" in read.json()["results"][0]["full_content"]
+    # The GA path refuses the beta fields, as documented.
+    assert (
+        post(
+            emulator, "/v1/extract", {"urls": [CORPUS + "japan"], "full_content": True}
+        ).status_code
+        == 422
+    )
