@@ -316,3 +316,34 @@ def test_results_serialize_to_json(chat: ParallelChat) -> None:
     data = json.loads(json.dumps(chat.search("capital of France", max_results=2).to_dict()))
     assert data["results"][0]["url"] == CORPUS + "france"
     assert data["cost"] == pytest.approx(0.005)
+
+
+def test_key_never_logged(emulator: ParallelEmulator, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    emulator.inject("503")
+    with (
+        caplog.at_level(logging.DEBUG),
+        ParallelChat(api_key="test-key", base_url=emulator.base_url, retry_initial_delay=0) as chat,
+    ):
+        chat.search("DSPy")
+        chat.extract(CORPUS + "dspy")
+    assert caplog.records  # the retry and the SDK's requests were logged
+    assert "test-key" not in caplog.text
+
+
+def test_a_trickling_answer_is_bounded_by_the_timeout() -> None:
+    def script(exchange: Exchange) -> None:
+        body = json.dumps({"search_id": "s", "session_id": "t", "results": []}).encode()
+        head = exchange.head(
+            200, [("content-type", "application/json"), ("content-length", str(len(body)))]
+        )
+        exchange.send(head)
+        exchange.trickle(body, 0.2)
+
+    with (
+        HostileServer(script) as server,
+        ParallelChat(api_key="k", base_url=server.base_url, timeout=0.5, max_retries=0) as chat,
+        pytest.raises(pa.APITimeoutError),
+    ):
+        chat.search("x")
