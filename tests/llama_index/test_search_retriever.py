@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 pytest.importorskip("llama_index.core")
 
+from llama_index.core.bridge.pydantic import Field
+from llama_index.core.llms import (
+    CompletionResponse,
+    CompletionResponseGen,
+    CustomLLM,
+    LLMMetadata,
+)
+from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import MetadataMode, NodeWithScore
 from llama_index.core.tools import QueryEngineTool
@@ -164,3 +173,55 @@ def test_tool_spec_bad_domain_is_an_error_the_agent_sees(chat: ParallelChat) -> 
     tool = ParallelWebToolSpec(client=chat).to_tool_list()[0]
     with pytest.raises(InputError, match="has a scheme"):
         tool.call(objective="x", include_domains=["https://a.com"])
+
+
+class _ScriptedLLM(CustomLLM):
+    """A text LLM that answers with the next of its scripted replies (ReAct format)."""
+
+    replies: list[str]
+    prompts: list[str] = Field(default_factory=list)
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(is_chat_model=False)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        self.prompts.append(prompt)
+        return CompletionResponse(text=self.replies.pop(0))
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        response = self.complete(prompt, formatted=formatted, **kwargs)
+
+        def gen() -> CompletionResponseGen:
+            yield CompletionResponse(text=response.text, delta=response.text)
+
+        return gen()
+
+
+def test_a_react_agent_calls_the_tool_spec(chat: ParallelChat, emulator: ParallelEmulator) -> None:
+    from llama_index.core.agent.workflow import ReActAgent
+
+    llm = _ScriptedLLM(
+        replies=[
+            "Thought: I need to search the web.\nAction: web_search\n"
+            'Action Input: {"objective": "capital of France"}',
+            "Thought: I can answer without more tools.\nAnswer: Paris",
+        ]
+    )
+    agent = ReActAgent(
+        tools=ParallelWebToolSpec(max_results=2, client=chat).to_tool_list(), llm=llm
+    )
+
+    async def run() -> Any:
+        return await agent.run(user_msg=QUESTION)
+
+    result = asyncio.run(run())
+    assert "Paris" in str(result)
+    assert emulator.requests[-1].path == "/v1/search"
+    assert emulator.requests[-1].json["search_queries"] == ["capital of France"]
+    # The tool's text, with the page's URL, reached the LLM's next prompt.
+    assert CORPUS + "france" in llm.prompts[-1]
