@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.tools import ToolMetadata
 from llama_index.core.tools.tool_spec.base import BaseToolSpec
+from llama_index.core.tools.utils import create_schema_from_function
 
 from .._chat import ParallelChat
 from .._core._web_types import ExtractResult, SearchResult, WebResult
@@ -181,6 +184,21 @@ class ParallelWebToolSpec(BaseToolSpec):
         self.mode = mode
         """The search mode sent, or None."""
 
+    def get_metadata_from_fn_name(
+        self, fn_name: str, spec_functions: Any = None
+    ) -> ToolMetadata | None:
+        """Each tool's name, its whole docstring (how to write every argument) and its
+        schema."""
+        # LlamaIndex builds this itself otherwise, and some 0.14 releases keep only the
+        # docstring's first line: the model would never read how to write a domain.
+        func = getattr(self, fn_name)
+        description = f"{fn_name}{inspect.signature(func)}\n{inspect.cleandoc(func.__doc__ or '')}"
+        return ToolMetadata(
+            name=fn_name,
+            description=description,
+            fn_schema=create_schema_from_function(fn_name, func),
+        )
+
     def web_search(
         self,
         objective: str,
@@ -188,7 +206,11 @@ class ParallelWebToolSpec(BaseToolSpec):
         include_domains: list[str] | None = None,
         after_date: str | None = None,
     ) -> str:
-        """Search the web and return the best pages with relevant excerpts and their URLs.
+        """Search the web; returns the best pages with relevant excerpts and their URLs.
+        `objective` says what to find, as a full sentence; `queries` are optional short
+        keyword queries; `include_domains` optionally limits the search to domains
+        written like example.com, docs.python.org/3 or .gov (no https://, no port);
+        `after_date` is an optional earliest publish date, written YYYY-MM-DD.
 
         Args:
             objective: What you want to find out, as a full sentence.
@@ -215,7 +237,11 @@ class ParallelWebToolSpec(BaseToolSpec):
         include_domains: list[str] | None = None,
         after_date: str | None = None,
     ) -> str:
-        """Search the web and return the best pages with relevant excerpts and their URLs.
+        """Search the web; returns the best pages with relevant excerpts and their URLs.
+        `objective` says what to find, as a full sentence; `queries` are optional short
+        keyword queries; `include_domains` optionally limits the search to domains
+        written like example.com, docs.python.org/3 or .gov (no https://, no port);
+        `after_date` is an optional earliest publish date, written YYYY-MM-DD.
 
         Args:
             objective: What you want to find out, as a full sentence.
@@ -238,7 +264,9 @@ class ParallelWebToolSpec(BaseToolSpec):
     def web_extract(
         self, urls: list[str], objective: str | None = None, full_content: bool = False
     ) -> str:
-        """Read up to 20 web pages and return their relevant excerpts (or whole text).
+        """Read up to 20 web pages (full https:// addresses in `urls`); returns their
+        excerpts relevant to the optional `objective`, or each page's whole text with
+        `full_content` set to true.
 
         Args:
             urls: The pages' full addresses (https://...), at most 20.
@@ -250,7 +278,9 @@ class ParallelWebToolSpec(BaseToolSpec):
     async def aweb_extract(
         self, urls: list[str], objective: str | None = None, full_content: bool = False
     ) -> str:
-        """Read up to 20 web pages and return their relevant excerpts (or whole text).
+        """Read up to 20 web pages (full https:// addresses in `urls`); returns their
+        excerpts relevant to the optional `objective`, or each page's whole text with
+        `full_content` set to true.
 
         Args:
             urls: The pages' full addresses (https://...), at most 20.

@@ -156,7 +156,10 @@ def test_tool_spec_tools_search_and_extract(chat: ParallelChat, emulator: Parall
     schema = tools["web_search"].metadata.get_parameters_dict()
     assert schema["required"] == ["objective"]
     assert "include_domains" in schema["properties"]
+    # In the first paragraph: the one every LlamaIndex 0.14.x keeps in the description.
     assert "no https://" in tools["web_search"].metadata.description
+    assert "YYYY-MM-DD" in tools["web_search"].metadata.description
+    assert "up to 20" in tools["web_extract"].metadata.description.lower()
     found = tools["web_search"].call(objective=QUESTION)
     assert found.content.startswith("[1] France\nURL: " + CORPUS + "france")
     assert emulator.requests[-1].json["advanced_settings"] == {"max_results": 2}
