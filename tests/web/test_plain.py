@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -347,3 +348,15 @@ def test_a_trickling_answer_is_bounded_by_the_timeout() -> None:
         pytest.raises(pa.APITimeoutError),
     ):
         chat.search("x")
+
+
+def test_per_api_budgets_in_a_shared_store_do_not_draw_on_each_other(tmp_path: Any) -> None:
+    store = f"sqlite:///{tmp_path / 'budget.sqlite'}"
+    chat = _ratelimit.shared_limiter("http://127.0.0.1:9", "k", 1, 60.0, store)
+    search = _ratelimit.shared_limiter("http://127.0.0.1:9", "k", 1, 60.0, store, api="search")
+    again = _ratelimit.shared_limiter("http://127.0.0.1:9", "k", 1, 60.0, store, api="search")
+    assert again is search and search is not chat
+    assert chat._store.take() <= 0
+    assert chat._store.take() > 0  # the chat budget is spent...
+    assert search._store.take() <= 0  # ...the search budget is not
+    assert search._store.take() > 0
