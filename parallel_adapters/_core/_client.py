@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._config import RESPONSES_MODELS, ChatOptions, ParallelConfig
@@ -151,36 +153,100 @@ class ParallelClient:
     # -- Search and Extract APIs ---------------------------------------------------------
 
     def search(
-        self, objective: str | None = None, queries: Any = None, **params: Any
+        self,
+        objective: str | None = None,
+        queries: str | Iterable[str] | None = None,
+        *,
+        mode: str | None = None,
+        max_results: int | None = None,
+        include_domains: Iterable[str] | None = None,
+        exclude_domains: Iterable[str] | None = None,
+        after_date: str | datetime.date | None = None,
+        max_chars_total: int | None = None,
+        session_id: str | None = None,
+        **options: Any,
     ) -> SearchResult:
         """Search the web: ranked pages with excerpts (`POST /v1/search`).
 
         Takes the arguments of `parallel_adapters.search`; shares this client's key,
         connection pools and retries, with a rate budget of the Search API's own.
+        Refused input raises `InputError` before anything is sent.
         """
-        request = shape_search(objective, queries, **params)
+        request = shape_search(
+            objective,
+            queries,
+            mode=mode,
+            max_results=max_results,
+            include_domains=include_domains,
+            exclude_domains=exclude_domains,
+            after_date=after_date,
+            max_chars_total=max_chars_total,
+            session_id=session_id,
+            **options,
+        )
         return search_from_body(self._transport.post_web(request), request)
 
     async def asearch(
-        self, objective: str | None = None, queries: Any = None, **params: Any
+        self,
+        objective: str | None = None,
+        queries: str | Iterable[str] | None = None,
+        *,
+        mode: str | None = None,
+        max_results: int | None = None,
+        include_domains: Iterable[str] | None = None,
+        exclude_domains: Iterable[str] | None = None,
+        after_date: str | datetime.date | None = None,
+        max_chars_total: int | None = None,
+        session_id: str | None = None,
+        **options: Any,
     ) -> SearchResult:
         """The async `search`."""
-        request = shape_search(objective, queries, **params)
+        request = shape_search(
+            objective,
+            queries,
+            mode=mode,
+            max_results=max_results,
+            include_domains=include_domains,
+            exclude_domains=exclude_domains,
+            after_date=after_date,
+            max_chars_total=max_chars_total,
+            session_id=session_id,
+            **options,
+        )
         return search_from_body(await self._transport.apost_web(request), request)
 
-    def extract(self, urls: Any, objective: str | None = None, **params: Any) -> ExtractResult:
+    def extract(
+        self,
+        urls: str | Iterable[str],
+        objective: str | None = None,
+        *,
+        queries: str | Iterable[str] | None = None,
+        full_content: bool | Mapping[str, Any] = False,
+        **options: Any,
+    ) -> ExtractResult:
         """Read pages: excerpts (and, if asked, full content) per URL (`POST /v1/extract`).
 
-        Takes the arguments of `parallel_adapters.extract`.
+        Takes the arguments of `parallel_adapters.extract`; refused input raises
+        `InputError` before anything is sent.
         """
-        request = shape_extract(urls, objective, **params)
+        request = shape_extract(
+            urls, objective, queries=queries, full_content=full_content, **options
+        )
         return extract_from_body(self._transport.post_web(request), request)
 
     async def aextract(
-        self, urls: Any, objective: str | None = None, **params: Any
+        self,
+        urls: str | Iterable[str],
+        objective: str | None = None,
+        *,
+        queries: str | Iterable[str] | None = None,
+        full_content: bool | Mapping[str, Any] = False,
+        **options: Any,
     ) -> ExtractResult:
         """The async `extract`."""
-        request = shape_extract(urls, objective, **params)
+        request = shape_extract(
+            urls, objective, queries=queries, full_content=full_content, **options
+        )
         return extract_from_body(await self._transport.apost_web(request), request)
 
     def close(self) -> None:
