@@ -19,6 +19,7 @@ Responses API documents for the same policy (the one source that spells them out
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -107,6 +108,10 @@ class WebQuery:
     """Extract: whether each page's whole text was asked for."""
     max_chars_total: int | None = None
     """The cap on the characters of all excerpts together, if sent."""
+    max_chars_per_result: int | None = None
+    """`excerpt_settings.max_chars_per_result`: the cap on each page's excerpts, if sent."""
+    full_content_chars: int | None = None
+    """Extract: `full_content.max_chars_per_result`, the cap on each page's whole text."""
     mode: str | None = None
     """Search: the mode sent, if any."""
     session_id: str | None = None
@@ -296,6 +301,15 @@ def beta_to_ga(api: WebApi, body: dict[str, Any]) -> dict[str, Any]:
     return ga
 
 
+def _per_result(settings: Any, name: str) -> int | None:
+    """`max_chars_per_result` of an `excerpt_settings` or `full_content` dict, if any."""
+    if not isinstance(settings, dict):
+        if settings is not None and not isinstance(settings, bool):
+            raise _invalid(["advanced_settings", name], "Input should be a valid dictionary")
+        return None
+    return _opt_int(settings, "max_chars_per_result", ["advanced_settings", name])
+
+
 def parse_web_body(api: WebApi, raw: bytes, *, beta: bool = False) -> WebQuery:
     """The `WebQuery` of a body; `WebRejected` for what the API refuses. `beta`: a
     `/v1beta` body, read through `beta_to_ga`."""
@@ -340,6 +354,7 @@ def parse_web_body(api: WebApi, raw: bytes, *, beta: bool = False) -> WebQuery:
             exclude_domains=exclude,
             after_date=after,
             max_chars_total=chars,
+            max_chars_per_result=_per_result(settings.get("excerpt_settings"), "excerpt_settings"),
             mode=mode,
             session_id=session_id,
             body=body,
@@ -362,6 +377,8 @@ def parse_web_body(api: WebApi, raw: bytes, *, beta: bool = False) -> WebQuery:
         urls=urls,
         full_content=bool(full) or isinstance(full, dict),
         max_chars_total=chars,
+        max_chars_per_result=_per_result(settings.get("excerpt_settings"), "excerpt_settings"),
+        full_content_chars=_per_result(full, "full_content"),
         session_id=session_id,
         body=body,
     )
@@ -395,21 +412,24 @@ def _allowed(url: str, query: WebQuery) -> bool:
     return not any(_matches(url, e) for e in query.exclude_domains)
 
 
-def _cap(pages: list[WebPage], max_chars: int | None) -> list[WebPage]:
-    """Drop excerpts (last page first) until they fit `max_chars` in all."""
-    if max_chars is None:
-        return pages
-    budget = max_chars
+def _cap(pages: list[WebPage], query: WebQuery) -> list[WebPage]:
+    """Keep, best page first, the excerpts that fit `max_chars_per_result` per page and
+    `max_chars_total` in all; cut each full text to `full_content_chars`."""
+    budget = query.max_chars_total
     capped: list[WebPage] = []
     for page in pages:
         kept: list[str] = []
+        room = query.max_chars_per_result
         for excerpt in page.excerpts:
-            if len(excerpt) <= budget:
+            fits_total = budget is None or len(excerpt) <= budget
+            if fits_total and (room is None or len(excerpt) <= room):
                 kept.append(excerpt)
-                budget -= len(excerpt)
-        capped.append(
-            WebPage(page.url, page.title, tuple(kept), page.publish_date, page.full_content)
-        )
+                budget = None if budget is None else budget - len(excerpt)
+                room = None if room is None else room - len(excerpt)
+        full = page.full_content
+        if full is not None and query.full_content_chars is not None:
+            full = full[: query.full_content_chars]
+        capped.append(dataclasses.replace(page, excerpts=tuple(kept), full_content=full))
     return capped
 
 
@@ -456,7 +476,7 @@ class CorpusWebResponder:
             pages.append(WebPage(page.url, page.title, excerpts))
             if len(pages) == query.max_results:
                 break
-        return WebAnswer(results=tuple(_cap(pages, query.max_chars_total)))
+        return WebAnswer(results=tuple(_cap(pages, query)))
 
     def _extract(self, query: WebQuery) -> WebAnswer:
         words = " ".join([query.objective or "", *query.queries]).strip()
@@ -478,7 +498,7 @@ class CorpusWebResponder:
             excerpts = tuple(page.sentences[n] for n in positions)
             full = page.text if query.full_content else None
             results.append(WebPage(page.url, page.title, excerpts, None, full))
-        return WebAnswer(results=tuple(_cap(results, query.max_chars_total)), errors=tuple(errors))
+        return WebAnswer(results=tuple(_cap(results, query)), errors=tuple(errors))
 
 
 # -- rendering ----------------------------------------------------------------------------

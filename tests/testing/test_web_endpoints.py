@@ -279,3 +279,18 @@ def test_beta_paths_read_the_pre_ga_body(emulator: ParallelEmulator) -> None:
         ).status_code
         == 422
     )
+
+
+def test_per_result_caps(emulator: ParallelEmulator) -> None:
+    body = {
+        "search_queries": ["capital of France"],
+        "advanced_settings": {"excerpt_settings": {"max_chars_per_result": 90}},
+    }
+    for result in post(emulator, "/v1/search", body).json()["results"]:
+        assert sum(len(e) for e in result["excerpts"]) <= 90
+    read = {
+        "urls": [CORPUS + "france"],
+        "advanced_settings": {"full_content": {"max_chars_per_result": 25}},
+    }
+    page = post(emulator, "/v1/extract", read).json()["results"][0]
+    assert len(page["full_content"]) == 25
