@@ -360,3 +360,14 @@ def test_per_api_budgets_in_a_shared_store_do_not_draw_on_each_other(tmp_path: A
     assert chat._store.take() > 0  # the chat budget is spent...
     assert search._store.take() <= 0  # ...the search budget is not
     assert search._store.take() > 0
+
+
+def test_async_calls_on_fresh_loops_and_threads(chat: ParallelChat) -> None:
+    # LlamaIndex and DSPy run coroutines on new event loops, often in worker threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        assert asyncio.run(chat.asearch("DSPy")).urls
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: asyncio.run(chat.aextract(CORPUS + "dspy")), range(8)))
+    assert all(r.results[0].url == CORPUS + "dspy" for r in results)
