@@ -223,9 +223,7 @@ class Transport:
         # clients sending `x-api-key` over the same connection pools (see _web_client).
         self._web_limiters: dict[str, RequestLimiter] = {}
         self._web_client: tuple[openai.OpenAI, openai.OpenAI] | None = None
-        self._async_web_clients: weakref.WeakKeyDictionary[
-            openai.AsyncOpenAI, openai.AsyncOpenAI
-        ] = weakref.WeakKeyDictionary()
+        self._async_web_clients: _WebClients = weakref.WeakKeyDictionary()
         _live.add(self)
 
     def __repr__(self) -> str:
