@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.testing import ParallelEmulator
 from parallel_adapters import _chat
+from parallel_adapters.testing import ParallelEmulator
 from tests.core.test_fork import leave, run_children
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="needs os.fork")
