@@ -70,7 +70,8 @@ class ParallelChat(ParallelClient):
     its values.
 
     It is also the client the adapters hold: `ParallelLLM.client` and
-    `ParallelEngine.client` are `ParallelChat`s.
+    `ParallelEngine.client` are `ParallelChat`s. Its `search`/`extract` methods (and their
+    async twins) call the Search and Extract APIs over the same key, pools and retries.
     """
 
     def __init__(

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_batch_parser(commands)
 
+    from ._web_cli import add_parsers as add_web_parsers
+
+    add_web_parsers(commands)
+
     # Listed for --help only: main() hands everything after `emulator` to the emulator's
     # own parser (argparse.REMAINDER in a subparser drops leading options).
     commands.add_parser("emulator", help="run the local Parallel emulator", add_help=False)
@@ -247,6 +251,10 @@ def _main(argv: Sequence[str] | None) -> int:
             from ._batch_cli import run as run_batch
 
             return run_batch(args, words, sys.stdout, sys.stderr)
+        if args.command in ("search", "extract"):
+            from ._web_cli import run as run_web
+
+            return run_web(args, sys.stdout)
         return _ask(args, sys.stdout)
     except (InputError, MissingAPIKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -86,6 +86,7 @@ def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmula
     emulator_server.rate_limit = None
     emulator_server.stall_seconds = testing.DEFAULT_STALL_SECONDS
     emulator_server.responder = None  # the research simulator
+    emulator_server.web_responder = None  # the corpus ranking
     return emulator_server
 
 

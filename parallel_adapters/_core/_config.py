@@ -438,3 +438,20 @@ def _problem(error: Any) -> str:
 def _redact(text: str, secret: Any) -> str:
     raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
     return redact_text(text, raw) if isinstance(raw, str) else text
+
+
+# Search and Extract APIs (GA, `/v1`). Their documented limits differ from the Chat API's,
+# so each draws from a budget of its own: docs.parallel.ai getting-started/rate-limits,
+# copy of 2026-10-08 ("Search | 600 per min", "Extract | 600 per min").
+SEARCH_PATH = "/v1/search"
+EXTRACT_PATH = "/v1/extract"
+WEB_REQUESTS_PER_MINUTE: dict[str, int] = {"search": 600, "extract": 600}
+# Documented timing: Search 200 ms-3 s, Extract 1-20 s (live fetches); ~10x headroom each.
+WEB_TIMEOUTS: dict[str, float] = {"search": 30.0, "extract": 120.0}
+# Documented request limits, checked before sending (SDK 1.3.7 types, SourcePolicy docs).
+MAX_EXTRACT_URLS = 20
+MAX_SOURCE_DOMAINS = 200
+# The mode the Search API uses when none is sent (SDK 1.3.7: "Defaults to `advanced`").
+SERVER_DEFAULT_SEARCH_MODE = "advanced"
+# The Search API's price covers this many results; more are billed per result.
+SEARCH_INCLUDED_RESULTS = 10

@@ -34,6 +34,8 @@ from ._config import (
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
     RESPONSES_PATH,
+    WEB_REQUESTS_PER_MINUTE,
+    WEB_TIMEOUTS,
     ParallelConfig,
 )
 from ._errors import (
@@ -68,6 +70,7 @@ from ._sse import (
     is_event_stream,
     read_json_body,
 )
+from ._web import WebRequest
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
@@ -75,6 +78,8 @@ logger = logging.getLogger("parallel_adapters")
 
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
+# The default of the retry loops' `limiter`: the Chat/Responses budget.
+_CHAT_BUDGET: Any = object()
 
 
 class _LoopClient:
@@ -118,6 +123,7 @@ class _LoopClient:
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
 _Accumulator = StreamAccumulator | ResponsesAccumulator
+_WebClients = weakref.WeakKeyDictionary[openai.AsyncOpenAI, openai.AsyncOpenAI]
 
 
 def _path(request: ChatRequest) -> str:
@@ -270,6 +276,11 @@ class Transport:
         self._async_clients: _ClientsByLoop = weakref.WeakKeyDictionary()
         self._limiter: RequestLimiter | None = None
         self.budget = Budget(config.max_cost)
+        # Search/Extract: budgets of their own (their documented limits differ), and
+        # clients sending `x-api-key` over the same connection pools (see _web_client).
+        self._web_limiters: dict[str, RequestLimiter] = {}
+        self._web_client: tuple[openai.OpenAI, openai.OpenAI] | None = None
+        self._async_web_clients: _WebClients = weakref.WeakKeyDictionary()
         _live.add(self)
 
     def __repr__(self) -> str:
@@ -288,6 +299,9 @@ class Transport:
         self._async_clients = weakref.WeakKeyDictionary()
         self._limiter = None
         self.budget.after_fork()
+        self._web_limiters = {}
+        self._web_client = None
+        self._async_web_clients = weakref.WeakKeyDictionary()
 
     # -- clients -------------------------------------------------------------------------
 
@@ -361,6 +375,71 @@ class Transport:
             )
         return self._limiter
 
+    def _web_limiter(self, api: str) -> RequestLimiter | None:
+        if self.config.requests_per_minute is None:
+            return None
+        limiter = self._web_limiters.get(api)
+        if limiter is None:
+            limiter = self._web_limiters[api] = shared_limiter(
+                self.config.base_url,
+                self.config.require_key(),
+                WEB_REQUESTS_PER_MINUTE[api],
+                self.config.rate_limit_window,
+                self.config.rate_limit_store,
+                api=api,
+            )
+        return limiter
+
+    def _web_headers(self) -> dict[str, Any]:
+        # The Search and Extract APIs document `x-api-key` (as the official SDK sends it),
+        # whatever `auth_header` says for the Chat and Responses APIs.
+        return {"x-api-key": self.config.require_key(), "Authorization": Omit()}
+
+    def _sync_web_client(self) -> openai.OpenAI:
+        base = self._sync_client()
+        pair = self._web_client
+        if pair is None or pair[0] is not base:
+            # `with_options` shares the base client's httpx client: one pool for all APIs.
+            pair = self._web_client = (base, base.with_options(default_headers=self._web_headers()))
+        return pair[1]
+
+    def _async_web_client(self) -> openai.AsyncOpenAI:
+        base = self._async_client()
+        client = self._async_web_clients.get(base)
+        if client is None:
+            client = base.with_options(default_headers=self._web_headers())
+            self._async_web_clients[base] = client
+        return client
+
+    def _web_options(self, request: WebRequest) -> openai.RequestOptions:
+        timeout = self.config.timeout or WEB_TIMEOUTS[request.api]
+        return {
+            "timeout": Timeout(timeout, connect=min(timeout, 10.0)),
+            "headers": {"Authorization": Omit()},
+        }
+
+    def post_web(self, request: WebRequest) -> Any:
+        """Send a Search or Extract request; its decoded JSON answer."""
+        client = self._sync_web_client()
+
+        def once() -> Any:
+            return client.post(
+                request.path, cast_to=object, body=request.body, options=self._web_options(request)
+            )
+
+        return self._with_retries(once, None, self._web_limiter(request.api))
+
+    async def apost_web(self, request: WebRequest) -> Any:
+        """The async `post_web`."""
+        client = self._async_web_client()
+
+        async def once() -> Any:
+            return await client.post(
+                request.path, cast_to=object, body=request.body, options=self._web_options(request)
+            )
+
+        return await self._awith_retries(once, None, self._web_limiter(request.api))
+
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
         timeout = self.config.timeout_for(request.model, request.effort)
         options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
@@ -431,9 +510,12 @@ class Transport:
         """Hold the call's price (`BudgetExceededError` over the cap) and start its span."""
         return Call(self.budget, request, self.config.base_url)
 
-    def _with_retries(self, once: Callable[[], _T], call: Call) -> _T:
+    def _with_retries(
+        self, once: Callable[[], _T], call: Call | None, limiter: Any = _CHAT_BUDGET
+    ) -> _T:
         attempt = 0
-        limiter = self._request_limiter()
+        if limiter is _CHAT_BUDGET:
+            limiter = self._request_limiter()
         while True:
             if limiter is not None:
                 limiter.acquire()
@@ -450,13 +532,17 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
-            call.retry(error, attempt, delay)
+            if call is not None:
+                call.retry(error, attempt, delay)
             attempt += 1
             time.sleep(delay)
 
-    async def _awith_retries(self, once: Callable[[], Awaitable[_T]], call: Call) -> _T:
+    async def _awith_retries(
+        self, once: Callable[[], Awaitable[_T]], call: Call | None, limiter: Any = _CHAT_BUDGET
+    ) -> _T:
         attempt = 0
-        limiter = self._request_limiter()
+        if limiter is _CHAT_BUDGET:
+            limiter = self._request_limiter()
         while True:
             if limiter is not None:
                 await limiter.aacquire()
@@ -473,7 +559,8 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
-            call.retry(error, attempt, delay)
+            if call is not None:
+                call.retry(error, attempt, delay)
             attempt += 1
             await asyncio.sleep(delay)
 

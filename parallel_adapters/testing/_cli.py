@@ -46,7 +46,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Serve a local emulator of the Parallel Chat API "
         "(POST /chat/completions and /v1beta/chat/completions) and Responses API "
-        "(POST /v1/responses).",
+        "(POST /v1/responses), Search and Extract APIs (POST /v1/search, /v1/extract).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     parser.add_argument("--port", type=int, default=8787, help="default: %(default)s")
