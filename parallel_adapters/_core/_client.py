@@ -196,7 +196,7 @@ class ParallelClient:
             session_id=session_id,
             **options,
         )
-        return search_from_body(self._transport.post_web(request), request)
+        return self._transport.web_call(request, search_from_body)
 
     async def asearch(
         self,
@@ -225,7 +225,7 @@ class ParallelClient:
             session_id=session_id,
             **options,
         )
-        return search_from_body(await self._transport.apost_web(request), request)
+        return await self._transport.aweb_call(request, search_from_body)
 
     def extract(
         self,
@@ -244,7 +244,7 @@ class ParallelClient:
         request = shape_extract(
             urls, objective, queries=queries, full_content=full_content, **options
         )
-        return extract_from_body(self._transport.post_web(request), request)
+        return self._transport.web_call(request, extract_from_body)
 
     async def aextract(
         self,
@@ -259,7 +259,7 @@ class ParallelClient:
         request = shape_extract(
             urls, objective, queries=queries, full_content=full_content, **options
         )
-        return extract_from_body(await self._transport.apost_web(request), request)
+        return await self._transport.aweb_call(request, extract_from_body)
 
     def close(self) -> None:
         """Close the HTTP connections; also done by `with client:`."""

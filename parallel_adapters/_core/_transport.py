@@ -22,12 +22,12 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import openai
 
 from .._version import __version__
-from ._budget import Budget
+from ._budget import Budget, billed_after
 from ._call import Call
 from ._config import (
     CHAT_PATH,
@@ -78,6 +78,14 @@ logger = logging.getLogger("parallel_adapters")
 
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
+
+
+class _HasCost(Protocol):
+    @property
+    def cost(self) -> float | None: ...
+
+
+_Priced = TypeVar("_Priced", bound=_HasCost)
 # The default of the retry loops' `limiter`: the Chat/Responses budget.
 _CHAT_BUDGET: Any = object()
 
@@ -417,6 +425,31 @@ class Transport:
             "timeout": Timeout(timeout, connect=min(timeout, 10.0)),
             "headers": {"Authorization": Omit()},
         }
+
+    def web_call(self, request: WebRequest, read: Callable[[Any, WebRequest], _Priced]) -> _Priced:
+        """Send a Search or Extract request and read its answer, its price held against
+        the budget before sending and settled at what the answer cost."""
+        held = self.budget.reserve(request.price)
+        try:
+            result = read(self.post_web(request), request)
+        except BaseException as exc:
+            self.budget.settle(held, held if billed_after(exc) else 0.0)
+            raise
+        self.budget.settle(held, result.cost or 0.0)
+        return result
+
+    async def aweb_call(
+        self, request: WebRequest, read: Callable[[Any, WebRequest], _Priced]
+    ) -> _Priced:
+        """The async `web_call`."""
+        held = self.budget.reserve(request.price)
+        try:
+            result = read(await self.apost_web(request), request)
+        except BaseException as exc:
+            self.budget.settle(held, held if billed_after(exc) else 0.0)
+            raise
+        self.budget.settle(held, result.cost or 0.0)
+        return result
 
     def post_web(self, request: WebRequest) -> Any:
         """Send a Search or Extract request; its decoded JSON answer."""

@@ -80,6 +80,16 @@ class WebRequest:
         """`/v1/search` or `/v1/extract`."""
         return SEARCH_PATH if self.api == "search" else EXTRACT_PATH
 
+    @property
+    def price(self) -> float | None:
+        """The most this request can cost, held against `max_cost` before it is sent: a
+        search priced at the results it may return, an extraction at its URLs."""
+        if self.api == "extract":
+            return extract_cost(len(self.urls))
+        settings = self.body.get("advanced_settings") or {}
+        most = settings.get("max_results") if isinstance(settings, dict) else None
+        return search_cost(self.mode, most if isinstance(most, int) else 0)
+
 
 # -- validation ---------------------------------------------------------------------------
 
