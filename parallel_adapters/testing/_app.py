@@ -25,7 +25,8 @@ A request to `POST /chat/completions`, `POST /v1beta/chat/completions` (the Chat
 Errors of the Chat API use Parallel's envelope, those of the Responses API OpenAI's
 (`{"error": {message, type, param, code}}`), as each API documents.
 
-Other paths get FastAPI's `{"detail": "Not Found"}` (404) and other methods 405.
+Other paths (404) and other methods (405) get Parallel's envelope too: the API's gateway
+answers them before any endpoint does.
 """
 
 from __future__ import annotations
@@ -353,14 +354,17 @@ class EmulatorApp:
 
     async def _route(self, exchange: _Exchange, request: Request, raw: bytes) -> None:
         responses = exchange.scope["path"] == RESPONSES_PATH
-        if exchange.scope["path"] not in CHAT_PATHS and not responses:
-            await exchange.respond(404, _wire.fastapi_error("Not Found"))
+        ref_id = "ref_" + hashlib.sha256(raw).hexdigest()[:24]
+        path = exchange.scope["path"]
+        if path not in CHAT_PATHS and not responses:
+            message = f"Not found: no endpoint at {request.method} {path}"
+            await exchange.respond(404, _wire.parallel_error(404, ref_id, message))
             return
         if request.method != "POST":
-            body = _wire.fastapi_error("Method Not Allowed")
+            message = f"Method not allowed: {path} accepts POST, not {request.method}"
+            body = _wire.parallel_error(405, ref_id, message)
             await exchange.respond(405, body, headers={"allow": "POST"})
             return
-        ref_id = "ref_" + hashlib.sha256(raw).hexdigest()[:24]
         header = request.headers.get(FAULT_HEADER)
         try:
             fault = Fault.parse(header) if header else self.faults.pop()
