@@ -34,9 +34,10 @@ class _Fixed(CustomQueryEngine):
     """A query engine that says which one it is, so a test sees where the router went."""
 
     label: str
+    says: str
 
     def custom_query(self, query_str: str) -> str:
-        return f"{self.label}: {query_str}"
+        return f"{self.label}: {self.says}"
 
 
 @pytest.fixture
@@ -58,11 +59,11 @@ def _llm(emu: ParallelEmulator, **options: object) -> ParallelLLM:
 def _tools() -> list[QueryEngineTool]:
     return [
         QueryEngineTool(
-            query_engine=_Fixed(label="space"),
+            query_engine=_Fixed(label="space", says="The Moon orbits the Earth."),
             metadata=ToolMetadata(name="space", description="Facts about the Moon and planets"),
         ),
         QueryEngineTool(
-            query_engine=_Fixed(label="countries"),
+            query_engine=_Fixed(label="countries", says="Tokyo is the capital of Japan."),
             metadata=ToolMetadata(
                 name="countries", description="Facts about countries such as France and Japan"
             ),
@@ -74,7 +75,7 @@ def test_router_selector_picks_the_fitting_engine(emu: ParallelEmulator) -> None
     selector = LLMSingleSelector.from_defaults(llm=_llm(emu))
     router = RouterQueryEngine(selector=selector, query_engine_tools=_tools(), llm=_llm(emu))
     response = router.query("What is the capital of France?")
-    assert str(response) == "countries: What is the capital of France?"
+    assert str(response) == "countries: Tokyo is the capital of Japan."
     reason = response.metadata["selector_result"].reasons[0]  # type: ignore[index]
     assert "France" in reason
 
@@ -91,12 +92,16 @@ def test_sub_question_generator_names_real_tools(emu: ParallelEmulator) -> None:
 
 def test_sub_question_engine_answers(emu: ParallelEmulator) -> None:
     engine = SubQuestionQueryEngine.from_defaults(
-        query_engine_tools=_tools(), llm=_llm(emu), use_async=False
+        query_engine_tools=_tools(),
+        question_gen=LLMQuestionGenerator.from_defaults(llm=_llm(emu)),
+        llm=_llm(emu),
+        use_async=False,
     )
     response = engine.query("What is the capital of Japan?")
     assert isinstance(response, Response)
-    assert any("countries: " in node.text for node in response.source_nodes)
+    assert any("countries: Tokyo" in node.text for node in response.source_nodes)
     assert "Tokyo" in str(response)
+    assert "Moon" not in str(response)
 
 
 def test_text_completion_program_fills_the_model(emu: ParallelEmulator) -> None:

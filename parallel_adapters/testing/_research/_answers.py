@@ -258,7 +258,7 @@ def _fields_answer(
     value, fields = fill_schema(root, evidence, finder)
     basis = [_field_entry(name, fill, evidence) for name, fill in fields]
     if prompt.tools is not None:
-        _agent_turn(prompt, value, numbered_options(prompt.tools))
+        _agent_turn(prompt, value, numbered_options(prompt.tools, tools=True))
     if prompt.layout == "json":
         return _dump(value), basis
     sections = [f"[[ ## {name} ## ]]\n{_chat_value(value[name])}" for name, _ in fields]

@@ -24,7 +24,11 @@ from typing import Any
 from ._question import proper_nouns, topic
 from ._retrieval import tokenize
 
-_LABEL = re.compile(r"(?i)\b(?:example|output|format|like|sample|shape|instance)\b[^\n]{0,40}$")
+# The label may sit a line or two above the value ("<Output>", then a code fence).
+_LABEL = re.compile(
+    r"(?i)\b(?:example|output|format|like|sample|shape|instance)\b[^\n]{0,40}"
+    r"(?:\n[^\n]{0,20}){0,2}$"
+)
 _NUMBERED = re.compile(r"^[ \t]*\(?(\d{1,2})[).:][ \t]+(\S.*)$", re.M)
 _QUESTION_LABEL = re.compile(r"(?i)\b(?:question|query)\b[ \t]*(?:is)?[ \t]*[:>]?[ \t]*\n?")
 _KEY_SENTENCE = re.compile(r"[^.\n]*\b(?:keys?|fields?|properties)\b[^.\n]*", re.I)
@@ -97,16 +101,18 @@ def read_control(text: str) -> Control | None:
     return Control(_question(text, blocks), schema, example, options, example_names)
 
 
-def numbered_options(text: str) -> tuple[Option, ...]:
-    """Numbered lines 1, 2, ... in order (a list that does not start at 1 is no option list)."""
-    found = [(int(m.group(1)), m.group(2).strip()) for m in _NUMBERED.finditer(text)]
-    options: list[Option] = []
-    for number, line in found:
-        if number != len(options) + 1:
-            break
+def numbered_options(text: str, tools: bool = False) -> tuple[Option, ...]:
+    """The last list of numbered lines 1, 2, ... (at least two); with `tools`, the last list
+    whose options take arguments (an agent's tool list)."""
+    runs: list[list[Option]] = []
+    for found in _NUMBERED.finditer(text):
+        number, line = int(found.group(1)), found.group(2).strip()
+        if number == 1:
+            runs.append([])
+        elif not runs or number != len(runs[-1]) + 1:
+            continue
         # "search, whose description is ..." names a tool; a plain line is its own name.
         named = re.match(r"([A-Za-z_][\w.-]*)[,:]\s", line)
-        name = named.group(1) if named else line
         arguments = None
         if at := re.search(r"arguments:?\s*(\{.*\})", line):
             try:
@@ -114,8 +120,11 @@ def numbered_options(text: str) -> tuple[Option, ...]:
             except (ValueError, SyntaxError):
                 parsed = None
             arguments = parsed if isinstance(parsed, dict) else None
-        options.append(Option(number, name, line, arguments))
-    return tuple(options) if len(options) >= 2 else ()
+        runs[-1].append(Option(number, named.group(1) if named else line, line, arguments))
+    lists = [run for run in runs if len(run) >= 2]
+    if tools:
+        lists = [run for run in lists if any(o.arguments is not None for o in run)]
+    return tuple(lists[-1]) if lists else ()
 
 
 def pick(options: tuple[Option, ...], question: str) -> tuple[Option, str]:

@@ -158,7 +158,7 @@ def _dspy_prompt(user: str, system: str) -> Prompt | None:
     query = question or [v for k, v in inputs if v not in context] or [v for _, v in inputs]
     fields = tuple(_output_field(n, instruction, system) for n in names) if layout != "text" else ()
     passages = tuple(p for value in context for p in _split_items(value))
-    tools = system if fields and numbered_options(system) else None
+    tools = system if fields and numbered_options(system, tools=True) else None
     return Prompt(
         query="\n".join(query),
         context=passages,
