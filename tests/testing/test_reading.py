@@ -134,7 +134,7 @@ def test_json_object_returns_the_keys_the_prompt_names(client: openai.OpenAI) ->
     answer = json.loads(completion.choices[0].message.content or "")
     assert set(answer) == {"capital", "population"}
     assert answer["capital"] == "Paris"
-    assert "68 million" in str(answer["population"]) or answer["population"] == 68_000_000
+    assert answer["population"] == 68_000_000  # a number, as a model would write it
     assert "Berlin" not in completion.choices[0].message.content  # type: ignore[operator]
 
 

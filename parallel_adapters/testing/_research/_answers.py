@@ -46,6 +46,7 @@ from ._evidence import Evidence, gather_evidence, is_local
 from ._prompts import Prompt
 from ._retrieval import BM25Index, Passage, tokenize
 from ._schema import FieldFill, Finder, fill_schema
+from ._values import number_of
 
 RESEARCH_MODELS = frozenset({"lite", "base", "core"})
 TEXT_FIELD = "output"
@@ -123,7 +124,7 @@ class AnswerEngine:
         if control is None and fmt is not None and fmt.type == "json_object":
             keys = named_keys(prompt.query)
             if keys:
-                control = Control(prompt.query, schema=_keys_schema(keys))
+                control = Control(prompt.query, schema=_keys_schema(keys), keys_only=True)
         if control is not None and (fmt is None or fmt.type != "json_schema"):
             content, basis = _control_answer(control, evidence, finder)
             return Answer(content, tuple(basis) if with_basis else ())
@@ -145,6 +146,14 @@ class AnswerEngine:
         return Answer(_dump(value), tuple(basis) if with_basis else ())
 
 
+def _as_number(value: Any) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?(?: \w+illion| thousand)?", value):
+        number = number_of(value)
+        if number is not None:
+            return int(number) if number.is_integer() else number
+    return value
+
+
 def _keys_schema(keys: Sequence[str]) -> JSONObject:
     return {
         "type": "object",
@@ -160,6 +169,9 @@ def _control_answer(
     """A control prompt's answer: its schema or example filled, or the option it asks for."""
     if control.schema is not None:
         value, fields = fill_schema(control.schema, evidence, finder)
+        if control.keys_only and isinstance(value, dict):
+            # Keys named in prose have no types: a value that is a number is written as one.
+            value = {key: _as_number(item) for key, item in value.items()}
         return _dump(value), [_field_entry(name, fill, evidence) for name, fill in fields]
     if control.example is not None:
         filler = _ExampleFiller(control, evidence, finder)

@@ -65,6 +65,8 @@ class Control:
     options: tuple[Option, ...] = ()
     example_names: frozenset[str] = field(default_factory=frozenset)
     """Option names used in earlier examples (so "uber_10k" in a demo marks a tool slot)."""
+    keys_only: bool = False
+    """The schema stands for keys the prompt names in prose (a `json_object` request)."""
 
     def pick(self, question: str | None = None) -> tuple[Option, str]:
         """The option that fits the question best, and why."""
