@@ -118,6 +118,8 @@ def test_pydantic_program_mode_llm(emu: ParallelEmulator) -> None:
 
     llm = _llm(emu, pydantic_program_mode=PydanticProgramMode.LLM)
     country = llm.structured_predict(
-        Country, PromptTemplate("What are the capital and population of {country}?"), country="Japan"
+        Country,
+        PromptTemplate("What are the capital and population of {country}?"),
+        country="Japan",
     )
     assert country == Country(capital="Tokyo", population=124_000_000)

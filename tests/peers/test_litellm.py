@@ -35,13 +35,17 @@ def test_responses_answer_and_cite(emulator: ParallelEmulator) -> None:
 def test_responses_stream(emulator: ParallelEmulator) -> None:
     whole = litellm.responses(model="openai/parallel", input=QUESTION, **_options(emulator))
     events = list(
-        litellm.responses(model="openai/parallel", input=QUESTION, stream=True, **_options(emulator))
+        litellm.responses(
+            model="openai/parallel", input=QUESTION, stream=True, **_options(emulator)
+        )
     )
     kinds = [str(getattr(event.type, "value", event.type)) for event in events]
     assert kinds[0] == "response.created"
     assert kinds[-1] == "response.completed"
     deltas = "".join(
-        e.delta for e, kind in zip(events, kinds) if kind == "response.output_text.delta"
+        e.delta
+        for e, kind in zip(events, kinds, strict=True)
+        if kind == "response.output_text.delta"
     )
     assert deltas == whole.output[-1].content[0].text
 

@@ -184,4 +184,3 @@ def test_a_numbered_choice_is_picked_with_a_reason(client: openai.OpenAI) -> Non
     [picked] = json.loads(completion.choices[0].message.content or "")
     assert picked["choice"] == 2
     assert "France" in picked["reason"]
-

@@ -56,7 +56,6 @@ class ResearchResponder:
             )
         return EmulatorAnswer(answer.content, basis=basis, web_actions=actions)
 
-
     def _earlier_topic(self, request: EmulatorRequest, model: str) -> tuple[str, ...]:
         """What "its" refers to: the page that answered the latest earlier user turn."""
         users = [m for m in request.messages if m.role == "user"][:-1]

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._responder import ResponseFormat
-from ._corpus import CorpusPage
 from ._control import (
     Control,
     Option,
@@ -42,6 +41,7 @@ from ._control import (
     wants_question,
     wants_reason,
 )
+from ._corpus import CorpusPage
 from ._evidence import Evidence, gather_evidence, is_local
 from ._prompts import Prompt
 from ._retrieval import BM25Index, Passage, tokenize
@@ -147,7 +147,9 @@ class AnswerEngine:
 
 
 def _as_number(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?(?: \w+illion| thousand)?", value):
+    if isinstance(value, str) and re.fullmatch(
+        r"-?\d[\d,]*(?:\.\d+)?(?: \w+illion| thousand)?", value
+    ):
         number = number_of(value)
         if number is not None:
             return int(number) if number.is_integer() else number
@@ -285,16 +287,17 @@ def _agent_turn(prompt: Prompt, value: JSONObject, tools: tuple[Option, ...]) ->
         return
     callable_tools = tuple(t for t in tools if not t.finishes)
     finish = next((t for t in tools if t.finishes), None)
-    control = Control(prompt.query, options=callable_tools)
-    fits = [t for t in control.fitting() if t in callable_tools] if callable_tools else []
-    shared = fits and control.pick()[1].find("no option") < 0
-    if prompt.trusted or not shared:
-        chosen = finish or (fits[0] if fits else tools[0])
+    fits = Control(prompt.query, options=callable_tools).sharing()
+    if finish is not None and (prompt.trusted or not fits):
+        chosen = finish
         thought = "The tool results answer the question, so the task is finished."
+        if not prompt.trusted:
+            thought = "No tool fits the question's key terms, so the task is finished."
         arguments: JSONObject = {}
     else:
-        chosen = fits[0]
-        thought = f"To answer, call {chosen.name}: " + control.pick()[1]
+        chosen = (fits or list(callable_tools) or list(tools))[0]
+        _, why = Control(prompt.query, options=(chosen,)).pick()
+        thought = f"To answer, call {chosen.name}: {why}"
         arguments = _tool_arguments(chosen, prompt.query)
     for output in prompt.fields:
         if output in choosers:

@@ -73,9 +73,13 @@ class Control:
         return pick(self.options, question or self.question)
 
     def fitting(self, question: str | None = None) -> list[Option]:
+        """The options sharing a key term with the question, in order; else the first."""
+        return self.sharing(question) or [self.pick(question)[0]]
+
+    def sharing(self, question: str | None = None) -> list[Option]:
+        """The options sharing a key term with the question, in order (maybe none)."""
         terms = set(tokenize(question or self.question))
-        fits = [o for o in self.options if terms & _option_terms(o)]
-        return fits or [self.pick(question)[0]]
+        return [o for o in self.options if terms & _option_terms(o)]
 
 
 def read_control(text: str) -> Control | None:
@@ -131,7 +135,7 @@ def numbered_options(text: str, tools: bool = False) -> tuple[Option, ...]:
 
 def pick(options: tuple[Option, ...], question: str) -> tuple[Option, str]:
     terms = tokenize(question)
-    best, shared = options[0], []
+    best, shared = options[0], list[str]()
     for option in options:
         common = [t for t in dict.fromkeys(terms) if t in _option_terms(option)]
         if len(common) > len(shared):
@@ -153,9 +157,15 @@ def named_keys(text: str) -> list[str]:
     for sentence in _KEY_SENTENCE.findall(text):
         marked = re.findall(r"[`\"'“‘]([A-Za-z_]\w*)[`\"'”’]", sentence)
         if not marked:
-            after = re.search(r"(?i)\b(?:keys?|fields?|properties)\b\s*(?:named|called)?:?\s*(.*)", sentence)
+            after = re.search(
+                r"(?i)\b(?:keys?|fields?|properties)\b\s*(?:named|called)?:?\s*(.*)", sentence
+            )
             tail = after.group(1) if after else ""
-            marked = [w for w in re.split(r"\s*,\s*|\s+and\s+|\s+", tail) if re.fullmatch(r"[A-Za-z_]\w*", w)]
+            marked = [
+                w
+                for w in re.split(r"\s*,\s*|\s+and\s+|\s+", tail)
+                if re.fullmatch(r"[A-Za-z_]\w*", w)
+            ]
         keys.extend(marked)
     return list(dict.fromkeys(keys))
 

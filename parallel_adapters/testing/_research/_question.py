@@ -17,13 +17,71 @@ from collections.abc import Sequence
 from ._retrieval import tokenize
 
 _INSTRUCTION_VERBS = frozenset(
-    "answer return respond reply output format use give provide write keep be please only "
-    "include limit express state make put do don't".split()
+    [
+        "answer",
+        "return",
+        "respond",
+        "reply",
+        "output",
+        "format",
+        "use",
+        "give",
+        "provide",
+        "write",
+        "keep",
+        "be",
+        "please",
+        "only",
+        "include",
+        "limit",
+        "express",
+        "state",
+        "make",
+        "put",
+        "do",
+        "don't",
+    ]
 )
 _FORM_WORDS = frozenset(
-    "json briefly brief concise concisely sentence sentences word words short shortly format "
-    "formatted key keys field fields object markdown bullet bullets list plain valid schema "
-    "exactly only one two three few single paragraph line lines yaml csv".split()
+    [
+        "json",
+        "briefly",
+        "brief",
+        "concise",
+        "concisely",
+        "sentence",
+        "sentences",
+        "word",
+        "words",
+        "short",
+        "shortly",
+        "format",
+        "formatted",
+        "key",
+        "keys",
+        "field",
+        "fields",
+        "object",
+        "markdown",
+        "bullet",
+        "bullets",
+        "list",
+        "plain",
+        "valid",
+        "schema",
+        "exactly",
+        "only",
+        "one",
+        "two",
+        "three",
+        "few",
+        "single",
+        "paragraph",
+        "line",
+        "lines",
+        "yaml",
+        "csv",
+    ]
 )
 _FORM_TERMS = frozenset(
     tokenize(
@@ -74,8 +132,7 @@ def proper_nouns(text: str) -> list[str]:
         words = re.findall(r"[\w'’-]+", sentence)
         run: list[str] = []
         for position, word in enumerate([*words, ""]):
-            capital = word[:1].isupper() and position > 0
-            if capital and not (position == 0):
+            if word[:1].isupper() and position > 0:
                 run.append(re.sub(r"['’]s$", "", word))
                 continue
             if run:

@@ -337,10 +337,10 @@ class _Filler:
     ) -> int | float | None:
         wants_year = bool(_words(name) & {"year", "founded", "established", "born"})
         found = None if wants_year else self._field_value(_words(name))
-        if found is not None and (stated := number_of(found[1])) is not None:
-            if _fits(stated, schema, integer):
-                self._cite(found[0])
-                return _as_number(stated, integer)
+        stated = number_of(found[1]) if found is not None else None
+        if found is not None and stated is not None and _fits(stated, schema, integer):
+            self._cite(found[0])
+            return _as_number(stated, integer)
         candidates: list[tuple[float, Passage]] = []
         for passage in self._evidence.passages:
             for match in _NUMBER.finditer(passage.text):

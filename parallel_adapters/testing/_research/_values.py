@@ -15,10 +15,28 @@ from collections.abc import Collection
 from ._retrieval import tokenize
 
 _TOKEN = re.compile(r"[\w'’.-]*\w|[,;:()]")
-_LINKS = frozenset("is are was were of by from named called as at in to".split())
-_FILLERS = frozenset("about around roughly approximately some nearly almost over the a an".split())
-_CLAUSE_END = frozenset("which who whose where that and while with , ; : ( )".split())
-_SCALES = frozenset("hundred thousand million billion trillion".split())
+_LINKS = frozenset(
+    ["is", "are", "was", "were", "of", "by", "from", "named", "called", "as", "at", "in", "to"]
+)
+_FILLERS = frozenset(
+    [
+        "about",
+        "around",
+        "roughly",
+        "approximately",
+        "some",
+        "nearly",
+        "almost",
+        "over",
+        "the",
+        "a",
+        "an",
+    ]
+)
+_CLAUSE_END = frozenset(
+    ["which", "who", "whose", "where", "that", "and", "while", "with", ",", ";", ":", "(", ")"]
+)
+_SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion"])
 _NUMBER = re.compile(r"^-?\d[\d,]*(?:\.\d+)?$")
 _MAX_GAP = 6  # words between the cue and its linking word ("capital and largest city is")
 _MAX_PHRASE = 6
