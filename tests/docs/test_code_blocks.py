@@ -36,7 +36,13 @@ _MARKER = re.compile(r"^\s*<!--\s*(?P<name>[\w-]+)\s*-->\s*$")
 PAGE_TIMEOUT = 180
 NOT_FOUND = "I could not find information"
 # What an example must print: the answer to the question it asks.
-EXPECTED_OUTPUT = {"docs/testing.md": ["capital='Paris' population=68000000"]}
+EXPECTED_OUTPUT = {
+    "docs/testing.md": [
+        "capital='Paris' population=68000000",
+        "population of about 68 million",
+        "{'capital': 'Tokyo', 'population': 124000000}",
+    ]
+}
 
 
 @dataclass(frozen=True)

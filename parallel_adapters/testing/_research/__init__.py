@@ -1,8 +1,10 @@
 """The research simulator: the emulator's default responder.
 
-It answers from a bundled offline corpus (BM25 over sentences), follows the prompt
-templates of the frameworks this kit adapts (`_prompts`), fills JSON schemas from the
-evidence (`_schema`) and cites, per output field, the sentences each answer came from.
+It answers from a bundled offline corpus (BM25 over sentences), reads the question without
+its instructions (`_question`), follows the prompt templates of the frameworks this kit
+adapts (`_prompts`) and control prompts generically (`_control`), fills JSON schemas with
+the values sentences give (`_schema`, `_values`), resolves follow-ups against earlier user
+turns, and cites, per output field, the sentences each answer came from.
 The server knows nothing of this: it hands the responder an `EmulatorRequest` and renders
 the `EmulatorAnswer` it gets back.
 """

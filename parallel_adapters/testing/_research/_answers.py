@@ -2,7 +2,10 @@
 
 - text: the extractive answer; basis field "output" (the name the Task API gives a text
   output, which the research models wrap).
-- json_object: `{"answer": ...}`; basis field "answer".
+- json_object: the keys the prompt names ("with the keys `capital` and `population`"),
+  filled like json_schema properties; with none named, `{"answer": ...}`, basis "answer".
+- a control prompt (see `_control`): its embedded schema or JSON example filled, or the
+  option it asks to pick, with the reason.
 - json_schema: a value valid against the schema (see `_schema`); one basis entry per
   top-level property, each citing the sentences that property was filled from.
 - a DSPy ChatAdapter prompt (see `_prompts`): each requested output field in its
@@ -12,6 +15,8 @@
 - a DSPy JSONAdapter prompt without `response_format`: a JSON object with those fields.
 - a refine template whose context does not answer: the existing answer, kept.
 - a condense template: the follow-up question, standalone; nothing to cite.
+- an agent's turn (a DSPy prompt listing tools with arguments): the first tool sharing a
+  term with the question, arguments from the question; `finish` once an observation is in.
 The `speed` model gets the same content and no basis (`[]`), as documented.
 
 Context supplied in the prompt (see `_evidence`) answers from `local://context/<n>` pages
