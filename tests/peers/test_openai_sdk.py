@@ -26,6 +26,11 @@ def responses(emulator: ParallelEmulator) -> Iterator[openai.OpenAI]:
         yield sdk
 
 
+def _parse(client: openai.OpenAI) -> Any:
+    """`chat.completions.parse`, or `beta.chat.completions.parse` on openai releases before it."""
+    return getattr(client.chat.completions, "parse", None) or client.beta.chat.completions.parse
+
+
 def _extra(model: Any) -> dict[str, Any]:
     return dict(model.model_extra or {})
 
@@ -52,7 +57,7 @@ def test_chat_stream_joins_to_the_answer_with_one_interaction_id(chat: openai.Op
 
 
 def test_chat_parse_fills_the_model(chat: openai.OpenAI) -> None:
-    completion = chat.chat.completions.parse(
+    completion = _parse(chat)(
         model="base",
         messages=[{"role": "user", "content": PARSE_QUESTION}],
         response_format=Country,

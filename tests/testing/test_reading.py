@@ -27,6 +27,11 @@ class Founder(BaseModel):
     company: str
 
 
+def _parse(client: openai.OpenAI) -> Any:
+    """`chat.completions.parse`, or `beta.chat.completions.parse` on openai releases before it."""
+    return getattr(client.chat.completions, "parse", None) or client.beta.chat.completions.parse
+
+
 def _basis(completion: Any) -> list[dict[str, Any]]:
     return list((completion.model_extra or {})["basis"])
 
@@ -81,7 +86,7 @@ def test_structured_fields_get_the_value_and_cite_it(responses_client: openai.Op
 
 
 def test_structured_fields_differ_per_field(client: openai.OpenAI) -> None:
-    completion = client.chat.completions.parse(
+    completion = _parse(client)(
         model="base", messages=ask("Who's the founder of DSPy?"), response_format=Founder
     )
     founder = completion.choices[0].message.parsed
