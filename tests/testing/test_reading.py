@@ -189,3 +189,17 @@ def test_a_numbered_choice_is_picked_with_a_reason(client: openai.OpenAI) -> Non
     [picked] = json.loads(completion.choices[0].message.content or "")
     assert picked["choice"] == 2
     assert "France" in picked["reason"]
+
+
+@pytest.mark.parametrize("model", ["lite", "base", "core"])
+def test_a_sentence_about_another_country_is_not_stitched_on(
+    client: openai.OpenAI, model: str
+) -> None:
+    completion = client.chat.completions.create(
+        model=model,
+        messages=ask("What is the capital city of France?"),
+        response_format={"type": "json_object"},
+    )
+    answer = json.loads(completion.choices[0].message.content or "")["answer"]
+    assert "Paris" in answer
+    assert "Berlin" not in answer and "Nairobi" not in answer

@@ -12,13 +12,14 @@ the query. Local pages are never cited (see `_answers`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from ._corpus import CorpusPage, split_sentences
 from ._question import key_terms
-from ._retrieval import BM25Index, Passage
+from ._retrieval import BM25Index, Passage, tokenize
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -37,6 +38,7 @@ _RELATIVE_CUTOFF = 0.6
 # answer the question at all and the emulator says it could not find anything.
 _MIN_COVERAGE = 0.5
 LOCAL_URL_PREFIX = "local://context/"
+_LEADING_PRONOUN = re.compile(r"(?:Its|It|Their|They|His|Her|He|She|This|These)\b")
 _HIGH = 0.85
 _MEDIUM = 0.65
 
@@ -150,7 +152,17 @@ def _gather(
     if not hits or hits[0].coverage < floor or hits[0].score <= 0:
         return Evidence(unique_terms, (), hits[0].coverage if hits else 0.0, "low")
     best = hits[0]
-    chosen = [h for h in hits if h.score >= _RELATIVE_CUTOFF * best.score][:budget]
+    strong = [h for h in hits if h.score >= _RELATIVE_CUTOFF * best.score]
+    # "Its capital ... is Berlin." speaks of its page's subject: it joins an answer about
+    # France only if it is the best hit, or its page is one the question names.
+    named = set(terms)
+    chosen = [
+        h
+        for h in strong
+        if h is best
+        or not _LEADING_PRONOUN.match(h.passage.text)
+        or named & set(tokenize(h.passage.page.title))
+    ][:budget]
     return Evidence(
         query_terms=unique_terms,
         passages=_answer_order([h.passage for h in chosen]),
