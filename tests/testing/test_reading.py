@@ -112,19 +112,26 @@ def test_chat_follow_up_resolves_against_earlier_turns(client: openai.OpenAI) ->
     assert urls == {"https://corpus.parallel-adapters.example/france"}
 
 
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected", "elsewhere"),
+    [
+        ("What is the capital of France?", "What is its population?", "68 million", "Japan"),
+        ("Tell me about Germany.", "What is its capital?", "Berlin", "Paris"),
+    ],
+)
 def test_responses_follow_up_resolves_against_earlier_input(
-    responses_client: openai.OpenAI,
+    responses_client: openai.OpenAI, first: str, follow_up: str, expected: str, elsewhere: str
 ) -> None:
     response = responses_client.responses.create(
         model="parallel",
         input=[
-            {"role": "user", "content": "Tell me about Germany."},
-            {"role": "assistant", "content": "Germany is a country in Central Europe."},
-            {"role": "user", "content": "What is its capital?"},
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": "Noted."},
+            {"role": "user", "content": follow_up},
         ],
     )
-    assert "Berlin" in response.output_text
-    assert "Paris" not in response.output_text and "Tokyo" not in response.output_text
+    assert expected in response.output_text
+    assert elsewhere not in response.output_text
 
 
 def test_json_object_returns_the_keys_the_prompt_names(client: openai.OpenAI) -> None:
