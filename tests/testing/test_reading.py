@@ -134,6 +134,18 @@ def test_responses_follow_up_resolves_against_earlier_input(
     assert elsewhere not in response.output_text
 
 
+def test_a_question_naming_its_subject_ignores_earlier_turns(client: openai.OpenAI) -> None:
+    messages: Any = [
+        {"role": "user", "content": "What is the capital of France?"},
+        {"role": "assistant", "content": "Paris."},
+        {"role": "user", "content": "What is it that DSPy optimizers compile?"},
+    ]
+    completion = client.chat.completions.create(model="base", messages=messages)
+    text = completion.choices[0].message.content or ""
+    assert "Optimizers compile a program" in text
+    assert "France" not in text
+
+
 def test_json_object_returns_the_keys_the_prompt_names(client: openai.OpenAI) -> None:
     completion = client.chat.completions.create(
         model="base",

@@ -19,7 +19,7 @@ from .._responder import Citation, EmulatorAnswer, EmulatorRequest, FieldBasis, 
 from ._answers import AnswerEngine
 from ._corpus import CorpusPage, coerce_pages, load_default_corpus
 from ._prompts import parse_prompt
-from ._question import refers_back
+from ._question import key_terms, refers_back
 
 # The Responses API's tiers, answered as deeply as the Chat API's research models.
 _EFFORT_MODELS = {"low": "lite", "medium": "base", "high": "core"}
@@ -44,7 +44,11 @@ class ResearchResponder:
         query = " ".join([*questions, prompt.query])
         topic: tuple[str, ...] = ()
         if refers_back(prompt.query) and not prompt.rephrase:
-            topic = self._earlier_topic(request, model)
+            # "What is it that makes DSPy different?" names its own subject; "its" then
+            # needs no earlier turn.
+            own = self._engine.topic_of(prompt.query, model)
+            if not set(own) & set(key_terms(prompt.query)):
+                topic = self._earlier_topic(request, model)
         answer = self._engine.answer(
             model, dataclasses.replace(prompt, query=query), request.response_format, topic
         )
