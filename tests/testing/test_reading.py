@@ -10,11 +10,19 @@ from typing import Any
 
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
+
+from parallel_adapters.testing import EmulatorRequest, Message, ResponseFormat
+from parallel_adapters.testing._research import ResearchResponder
 
 from parallel_adapters.testing._research._evidence import NOT_FOUND_ANSWER
 
 from .support import ask
+
+
+_RESPONDER = ResearchResponder()
 
 
 class Country(BaseModel):
@@ -222,3 +230,33 @@ def test_a_sentence_about_another_country_is_not_stitched_on(
     answer = json.loads(completion.choices[0].message.content or "")["answer"]
     assert "Paris" in answer
     assert "Berlin" not in answer and "Nairobi" not in answer
+
+
+_COUNTRIES = ["France", "Germany", "Japan", "Australia", "Canada", "Brazil", "Kenya", "India"]
+_FIELDS = ["capital", "currency", "language", "population", "founder", "continent"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(country=st.sampled_from(_COUNTRIES), field=st.sampled_from(_FIELDS))
+def test_a_field_value_is_a_span_of_the_sentence_it_cites(country: str, field: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": {field: {"type": "string"}},
+        "required": [field],
+        "additionalProperties": False,
+    }
+    answer = _RESPONDER(
+        EmulatorRequest(
+            "chat",
+            "base",
+            (Message("user", f"What is the {field} of {country}?"),),
+            response_format=ResponseFormat("json_schema", schema=schema),
+        )
+    )
+    value = json.loads(answer.text)[field]
+    [entry] = answer.basis
+    excerpts = [e for citation in entry.citations for e in citation.excerpts]
+    if excerpts:
+        # A value is a span of the sentence it cites; when no sentence gives one, the field
+        # holds the extractive answer: exactly the cited sentences.
+        assert any(value in excerpt for excerpt in excerpts) or value == " ".join(excerpts)
