@@ -16,11 +16,9 @@ from pydantic import BaseModel
 
 from parallel_adapters.testing import EmulatorRequest, Message, ResponseFormat
 from parallel_adapters.testing._research import ResearchResponder
-
 from parallel_adapters.testing._research._evidence import NOT_FOUND_ANSWER
 
 from .support import ask
-
 
 _RESPONDER = ResearchResponder()
 
