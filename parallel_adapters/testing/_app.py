@@ -27,7 +27,8 @@ Search and Extract APIs, `_web`) goes through:
 Errors of the Chat API use Parallel's envelope, those of the Responses API OpenAI's
 (`{"error": {message, type, param, code}}`), as each API documents.
 
-Other paths get FastAPI's `{"detail": "Not Found"}` (404) and other methods 405.
+Other paths (404) and other methods (405) get Parallel's envelope too: the API's gateway
+answers them before any endpoint does.
 """
 
 from __future__ import annotations
@@ -366,15 +367,18 @@ class EmulatorApp:
 
     async def _route(self, exchange: _Exchange, request: Request, raw: bytes) -> None:
         responses = exchange.scope["path"] == RESPONSES_PATH
-        web = WEB_PATHS.get(exchange.scope["path"])
-        if exchange.scope["path"] not in CHAT_PATHS and not responses and web is None:
-            await exchange.respond(404, _wire.fastapi_error("Not Found"))
+        ref_id = "ref_" + hashlib.sha256(raw).hexdigest()[:24]
+        path = exchange.scope["path"]
+        web = WEB_PATHS.get(path)
+        if path not in CHAT_PATHS and not responses and web is None:
+            message = f"Not found: no endpoint at {request.method} {path}"
+            await exchange.respond(404, _wire.parallel_error(404, ref_id, message))
             return
         if request.method != "POST":
-            body = _wire.fastapi_error("Method Not Allowed")
+            message = f"Method not allowed: {path} accepts POST, not {request.method}"
+            body = _wire.parallel_error(405, ref_id, message)
             await exchange.respond(405, body, headers={"allow": "POST"})
             return
-        ref_id = "ref_" + hashlib.sha256(raw).hexdigest()[:24]
         header = request.headers.get(FAULT_HEADER)
         try:
             fault = Fault.parse(header) if header else self.faults.pop()

@@ -9,8 +9,10 @@ Two quirk profiles:
 - "openai": every standard field filled: a `chatcmpl-` id, `object`, the model's name,
   `finish_reason: "stop"`, a `usage` block (on the last chunk when streaming),
   `system_fingerprint`.
-Both put `interaction_id` on every body and chunk, and the basis on the non-streaming body
-and on the last chunk (earlier chunks carry `basis: []`, the spec's default).
+Both put `interaction_id` and the basis on the non-streaming body and on the last chunk
+only (earlier chunks carry `basis: []`, the spec's default, and no id), as the one stream
+example of Parallel's (the `int-2` chunk in langchain-parallel's tests) has them: a client
+that concatenates chunk fields then gets one id, once.
 
 Non-streaming bodies have `choices[0].message` (what every client reads), although the
 spec's schema points `choices` at the chunk `Choice` with `delta`: a spec bug.
@@ -113,7 +115,8 @@ def stream_chunks(profile: Profile, reply: Reply) -> list[dict[str, Any]]:
             if last:
                 chunk["usage"] = _usage(reply, len(parts))
         chunk["basis"] = list(reply.basis) if last else []
-        chunk["interaction_id"] = reply.interaction_id
+        if last:
+            chunk["interaction_id"] = reply.interaction_id
         chunks.append(chunk)
     return chunks
 

@@ -5,6 +5,10 @@ fresh interpreter with PARALLEL_API_KEY/PARALLEL_BASE_URL pointing at the emulat
 private DSPy cache and a working directory of its own. A block right after `<!-- live -->`
 needs the real API and one after `<!-- no-run -->` is a fragment: both are reported as
 skipped tests with that reason.
+
+The examples must also answer their question: against the emulator's default responder no
+page prints the simulator's not-found answer, and the `responses.parse` example of
+docs/testing.md gets the values its question asks for.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ SKIP_MARKERS = {
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)\s*$")
 _MARKER = re.compile(r"^\s*<!--\s*(?P<name>[\w-]+)\s*-->\s*$")
 PAGE_TIMEOUT = 180
+NOT_FOUND = "I could not find information"
+# What an example must print: the answer to the question it asks.
+EXPECTED_OUTPUT = {
+    "docs/testing.md": [
+        "capital='Paris' population=68000000",
+        "population of about 68 million",
+        "{'capital': 'Tokyo', 'population': 124000000}",
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,9 @@ def test_page_code_blocks_run(page: str, emulator: ParallelEmulator, tmp_path: P
         check=False,
     )
     assert result.returncode == 0, f"{page}:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    assert NOT_FOUND not in result.stdout, f"{page}: an example's question went unanswered"
+    for expected in EXPECTED_OUTPUT.get(page, []):
+        assert expected in result.stdout, f"{page}: {expected!r} not printed"
 
 
 @pytest.mark.parametrize("block", MARKED, ids=[b.id for b in MARKED])

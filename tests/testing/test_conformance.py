@@ -59,8 +59,11 @@ def test_stream_delivers_the_same_answer_in_pieces(client: openai.OpenAI) -> Non
     assert text == whole.choices[0].message.content
     extras = [c.model_extra or {} for c in chunks]
     assert all(e["type"] == "chat.completion.chunk" for e in extras)
-    # interaction_id on every chunk, the basis only on the last one.
-    assert {e["interaction_id"] for e in extras} == {(whole.model_extra or {})["interaction_id"]}
+    # interaction_id and the basis only on the last chunk, as in Parallel's examples: a
+    # client that concatenates chunk fields (LangChain's AIMessageChunk) gets one id, once.
+    assert "interaction_id" not in extras[0]
+    assert [e.get("interaction_id") for e in extras[:-1]] == [None] * (len(extras) - 1)
+    assert extras[-1]["interaction_id"] == (whole.model_extra or {})["interaction_id"]
     assert all(e["basis"] == [] for e in extras[:-1])
     assert extras[-1]["basis"] == (whole.model_extra or {})["basis"]
 

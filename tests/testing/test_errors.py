@@ -188,11 +188,18 @@ def test_auth_is_checked_before_validation(emulator: ParallelEmulator) -> None:
 
 
 def test_unknown_path_and_wrong_method(emulator: ParallelEmulator) -> None:
+    # Parallel answers every error, routing ones included, in its own envelope.
     missing = httpx.post(f"{emulator.base_url}/v1/chat/completions", json=body())
     wrong_method = httpx.get(f"{emulator.base_url}/chat/completions")
-    assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
-    assert (wrong_method.status_code, wrong_method.json()) == (
-        405,
-        {"detail": "Method Not Allowed"},
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "error"
+    assert missing.json()["error"]["ref_id"].startswith("ref_")
+    assert missing.json()["error"]["message"] == (
+        "Not found: no endpoint at POST /v1/chat/completions"
+    )
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "error"
+    assert wrong_method.json()["error"]["message"] == (
+        "Method not allowed: /chat/completions accepts POST, not GET"
     )
     assert wrong_method.headers["allow"] == "POST"

@@ -139,7 +139,7 @@ def test_values_are_valid_against_the_schema(name: str, found: bool) -> None:
 
 def test_fields_are_filled_from_the_evidence() -> None:
     value, fields = fill_schema(Country.model_json_schema(), _evidence())
-    assert value["capital"].startswith("France is a country")  # the extractive answer
+    assert value["capital"] == "Paris"  # the value a sentence gives, not the whole answer
     assert value["population"] == 68_000_000
     assert value["currency"] == "euro"
     assert value["sources"][0]["url"] == "https://corpus.parallel-adapters.example/france"
@@ -148,6 +148,10 @@ def test_fields_are_filled_from_the_evidence() -> None:
     assert fill["population"].derived
     assert "68 million" in fill["population"].passages[0].text
     assert not fill["founded_year"].derived  # no source states it: only the schema decided
+    # The capital cites the one sentence that names it.
+    assert [p.text for p in fill["capital"].passages] == [
+        "Its capital and largest city is Paris, which lies on the river Seine."
+    ]
 
 
 def test_quickstart_schema_gets_reasoning_answer_and_citations() -> None:

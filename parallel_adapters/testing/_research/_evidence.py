@@ -12,11 +12,13 @@ the query. Local pages are never cited (see `_answers`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from ._corpus import CorpusPage, split_sentences
+from ._question import key_terms
 from ._retrieval import BM25Index, Passage, tokenize
 
 Confidence = Literal["high", "medium", "low"]
@@ -36,6 +38,7 @@ _RELATIVE_CUTOFF = 0.6
 # answer the question at all and the emulator says it could not find anything.
 _MIN_COVERAGE = 0.5
 LOCAL_URL_PREFIX = "local://context/"
+_LEADING_PRONOUN = re.compile(r"(?:Its|It|Their|They|His|Her|He|She|This|These)\b")
 _HIGH = 0.85
 _MEDIUM = 0.65
 
@@ -110,31 +113,56 @@ def local_pages(chunks: Sequence[str]) -> tuple[CorpusPage, ...]:
 
 
 def gather_evidence(
-    index: BM25Index, question: str, model: str, context: Sequence[str] = ()
+    index: BM25Index,
+    question: str,
+    model: str,
+    context: Sequence[str] = (),
+    topic: Sequence[str] = (),
+    trusted: bool = False,
 ) -> Evidence:
     """Retrieve and select the passages that answer `question` for `model`.
 
     With `context` (chunks supplied in the prompt), those are searched first and answer if
-    they can; the web corpus otherwise.
+    they can; the web corpus otherwise. `trusted` context (a tool's result the program asked
+    for) answers if it shares any term with the question. `topic` (terms of the topic an
+    earlier turn set) is searched for too, and every passage must be about it.
     """
     pages = local_pages(context)
     if pages:
         # The chunk's label is not its content: titles stay out of the local index.
-        local = _gather(BM25Index(pages, index_titles=False), question, model)
+        local_index = BM25Index(pages, index_titles=False)
+        local = _gather(local_index, question, model, min_coverage=0.0 if trusted else None)
         if local.found:
             return local
-    return _gather(index, question, model)
+    return _gather(index, question, model, topic)
 
 
-def _gather(index: BM25Index, question: str, model: str) -> Evidence:
-    terms = tokenize(question)
+def _gather(
+    index: BM25Index,
+    question: str,
+    model: str,
+    topic: Sequence[str] = (),
+    min_coverage: float | None = None,
+) -> Evidence:
+    terms = [*key_terms(question), *topic]
     unique_terms = tuple(dict.fromkeys(terms))
     budget = _PASSAGES_PER_MODEL.get(model, 2)
-    hits = index.search(terms, limit=budget * 4)
-    if not hits or hits[0].coverage < _MIN_COVERAGE:
+    hits = index.search(terms, limit=budget * 4, required=topic)
+    floor = _MIN_COVERAGE if min_coverage is None else min_coverage
+    if not hits or hits[0].coverage < floor or hits[0].score <= 0:
         return Evidence(unique_terms, (), hits[0].coverage if hits else 0.0, "low")
     best = hits[0]
-    chosen = [h for h in hits if h.score >= _RELATIVE_CUTOFF * best.score][:budget]
+    strong = [h for h in hits if h.score >= _RELATIVE_CUTOFF * best.score]
+    # "Its capital ... is Berlin." speaks of its page's subject: it joins an answer about
+    # France only if it is the best hit, or its page is one the question names.
+    named = set(terms)
+    chosen = [
+        h
+        for h in strong
+        if h is best
+        or not _LEADING_PRONOUN.match(h.passage.text)
+        or named & set(tokenize(h.passage.page.title))
+    ][:budget]
     return Evidence(
         query_terms=unique_terms,
         passages=_answer_order([h.passage for h in chosen]),

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .._responder import Message
+from ._control import numbered_options, read_control
 
 Layout = Literal["text", "chat", "json"]
 
@@ -100,10 +101,26 @@ class Prompt:
     """The existing answer a refine template says to repeat if the context does not help."""
     rephrase: bool = False
     """A condense template: the answer is the question itself, standalone."""
+    control: str | None = None
+    """The whole prompt, when it is a control prompt (see `_control`)."""
+    tools: str | None = None
+    """The system message, when it lists tools to call (an agent's turn)."""
+    trusted: bool = False
+    """The context holds tool results the program asked for (an agent's observations)."""
 
     def key(self) -> list[Any]:
         fields = [[f.name, f.schema, f.python_type] for f in self.fields]
-        return [self.query, list(self.context), self.layout, fields, self.fallback, self.rephrase]
+        return [
+            self.query,
+            list(self.context),
+            self.layout,
+            fields,
+            self.fallback,
+            self.rephrase,
+            self.control,
+            self.tools,
+            self.trusted,
+        ]
 
 
 def parse_prompt(messages: Sequence[Message]) -> Prompt:
@@ -134,11 +151,22 @@ def _dspy_prompt(user: str, system: str) -> Prompt | None:
     if layout == "text" or not names:
         layout = "text"
     question = [v for k, v in inputs if _words(k) & _QUERY_WORDS]
+    # An agent's observations are tool results it asked for: the latest answers first.
+    observed = [v for k, v in reversed(inputs) if "observation" in _words(k) and v]
     context = [v for k, v in inputs if _words(k) & _CONTEXT_WORDS and not _words(k) & _QUERY_WORDS]
+    context = observed or context
     query = question or [v for k, v in inputs if v not in context] or [v for _, v in inputs]
     fields = tuple(_output_field(n, instruction, system) for n in names) if layout != "text" else ()
     passages = tuple(p for value in context for p in _split_items(value))
-    return Prompt(query="\n".join(query), context=passages, layout=layout, fields=fields)
+    tools = system if fields and numbered_options(system, tools=True) else None
+    return Prompt(
+        query="\n".join(query),
+        context=passages,
+        layout=layout,
+        fields=fields,
+        tools=tools,
+        trusted=bool(observed),
+    )
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
@@ -254,6 +282,10 @@ def _llama_index_prompt(user: str, system: str) -> Prompt:
         if matches:
             query = str(matches[-1]).strip()
             break
+    else:
+        control = read_control(user)
+        if control is not None:
+            return Prompt(query=control.question, control=user)
     fallback = None
     for pattern in _EXISTING_ANSWER:
         if found := pattern.search(user) or pattern.search(system):

@@ -31,6 +31,9 @@ _STOPWORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"\w+")
+# "France's" is France, "who's" is who, "isn't" is is: the clitic is grammar, not a term
+# (split off, a lone "s" or "t" would be a key term no passage contains).
+_CLITIC = re.compile(r"(?<=\w)n['’]t\b|(?<=\w)['’](?:s|re|ll|ve|d|m)\b")
 
 # Okapi BM25's usual constants.
 _K1 = 1.5
@@ -45,6 +48,7 @@ def tokenize(text: str) -> list[str]:
     """
     folded = unicodedata.normalize("NFKD", text.lower())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = _CLITIC.sub("", folded)
     terms: list[str] = []
     for word in _WORD.findall(folded):
         parts = [word, *word.split("_")] if "_" in word.strip("_") else [word.strip("_")]
@@ -108,13 +112,21 @@ class BM25Index:
         self._idf = {t: _idf(count, len(p)) for t, p in self._postings.items()}
         self._unknown_idf = _idf(count, 0)
 
-    def search(self, query_terms: Sequence[str], limit: int) -> list[Hit]:
-        """The best `limit` passages for the terms, best first; ties keep corpus order."""
+    def search(
+        self, query_terms: Sequence[str], limit: int, required: Sequence[str] = ()
+    ) -> list[Hit]:
+        """The best `limit` passages for the terms, best first; ties keep corpus order.
+
+        With `required`, only passages (title included) holding one of those terms count.
+        """
         terms = sorted(set(query_terms))
+        needed = frozenset(required)
         scores: dict[int, float] = {}
         for term in terms:
             idf = self._idf.get(term, 0.0)
             for index, tf in self._postings.get(term, ()):
+                if needed and not needed & self._terms[index]:
+                    continue
                 gain = idf * tf * (_K1 + 1) / (tf + self._norms[index])
                 scores[index] = scores.get(index, 0.0) + gain
         ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]

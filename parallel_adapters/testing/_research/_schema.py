@@ -20,13 +20,17 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .._responder import SchemaError as ResponderSchemaError
 from ._evidence import NOT_FOUND_ANSWER, Evidence
-from ._retrieval import Passage
+from ._retrieval import Passage, tokenize
+from ._values import number_of, value_in
+
+Finder = Callable[[Sequence[str]], "Passage | None"]
+"""Looks up a sentence, on the evidence's pages, that holds one of some (stemmed) cue terms."""
 
 _BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 # Marks a schema picked from an anyOf/oneOf that also allowed null, so a value no source
@@ -48,6 +52,12 @@ _REASON_WORDS |= {"thoughts", "thinking", "analysis"}
 _EXCERPT_WORDS = {"quote", "quotes", "excerpt", "excerpts", "evidence", "snippet", "snippets"}
 _EXCERPT_WORDS |= {"passage", "passages", "sentence", "sentences", "fact", "facts"}
 _CONFIDENCE_WORDS = {"confidence", "certainty"}
+# Fields that want the whole answer, not one value out of it.
+_WHOLE_WORDS = {"answer", "summary", "description", "text", "content", "output", "response"}
+_WHOLE_WORDS |= {"result", "details", "overview", "body", "message", "info", "information"}
+_WHOLE_WORDS |= {"notes", "comment", "explanation", "context"}
+# Words that name no topic of their own: a `name` field's cue is its object's title.
+_GENERIC_WORDS = {"name", "value", "full", "main", "primary", "the", "of", "item", "entry"}
 
 
 class SchemaError(ResponderSchemaError):
@@ -64,13 +74,18 @@ class FieldFill:
     """True if the value came from the evidence, False if only from schema constraints."""
 
 
-def fill_schema(schema: object, evidence: Evidence) -> tuple[Any, list[tuple[str, FieldFill]]]:
+def fill_schema(
+    schema: object, evidence: Evidence, finder: Finder | None = None
+) -> tuple[Any, list[tuple[str, FieldFill]]]:
     """A value valid against `schema`, and per top-level field its fill (for the basis).
 
-    A schema whose root is not an object yields a single field named "output".
+    A schema whose root is not an object yields a single field named "output". A field
+    whose name says what it wants ("capital", "population", a `Founder`'s "name") gets the
+    value a sentence gives for it (see `_values`), found among the evidence or by `finder`.
     """
-    filler = _Filler(schema, evidence)
+    filler = _Filler(schema, evidence, finder)
     root = filler.resolve(schema, 0)
+    filler.subject = _words(str(root.get("title") or ""))
     if not root:
         root = {"type": "object"}  # any JSON is allowed; answer with an object, as chat APIs do
     if _kind(root) == "object":
@@ -81,9 +96,11 @@ def fill_schema(schema: object, evidence: Evidence) -> tuple[Any, list[tuple[str
 
 
 class _Filler:
-    def __init__(self, root: object, evidence: Evidence) -> None:
+    def __init__(self, root: object, evidence: Evidence, finder: Finder | None = None) -> None:
         self._root = root
         self._evidence = evidence
+        self._finder = finder
+        self.subject: set[str] = set()
         self._sentences = [p.text for p in evidence.passages]
         self._current: FieldFill = FieldFill(None)
 
@@ -278,8 +295,31 @@ class _Filler:
             passage = passages[position % len(passages)]
             self._cite(passage)
             return passage.text
+        if not words & _WHOLE_WORDS:
+            found = self._field_value(words)
+            if found is not None:
+                self._cite(found[0])
+                return found[1]
         self._cite(*passages)
         return self._evidence.answer
+
+    def _cues(self, words: set[str]) -> list[str]:
+        own = words - _GENERIC_WORDS - _WHOLE_WORDS
+        return tokenize(" ".join(sorted(own or self.subject)))
+
+    def _field_value(self, words: set[str]) -> tuple[Passage, str] | None:
+        """The first value a sentence gives for the field: evidence first, then its pages."""
+        cues = self._cues(words)
+        if not cues:
+            return None
+        candidates = list(self._evidence.passages)
+        if self._finder is not None and (extra := self._finder(cues)) is not None:
+            candidates.append(extra)
+        for passage in candidates:
+            value = value_in(passage.text, cues)
+            if value:
+                return passage, value
+        return None
 
     def _date(self) -> str:
         for passage in self._evidence.passages:
@@ -296,6 +336,11 @@ class _Filler:
         self, schema: dict[str, Any], name: str, integer: bool, nullable: bool
     ) -> int | float | None:
         wants_year = bool(_words(name) & {"year", "founded", "established", "born"})
+        found = None if wants_year else self._field_value(_words(name))
+        stated = number_of(found[1]) if found is not None else None
+        if found is not None and stated is not None and _fits(stated, schema, integer):
+            self._cite(found[0])
+            return _as_number(stated, integer)
         candidates: list[tuple[float, Passage]] = []
         for passage in self._evidence.passages:
             for match in _NUMBER.finditer(passage.text):
