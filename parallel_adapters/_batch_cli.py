@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import shlex
 import signal
 from collections.abc import Sequence
@@ -51,7 +52,7 @@ def add_parser(commands: Any) -> None:
     )
     batch.add_argument(
         "--max-cost",
-        type=float,
+        type=_dollars,
         default=None,
         metavar="USD",
         help="refuse to start when the estimated cost is above this",
@@ -66,6 +67,19 @@ def add_parser(commands: Any) -> None:
         help="the client-side rate limit (default 300, the documented limit per key)",
     )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _dollars(text: str) -> float:
+    """A budget in dollars: `nan` would switch the check off and `inf` is no budget."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a budget: give a finite number of dollars, 0 or more"
+        )
+    return value
 
 
 class _Refused(Exception):
@@ -92,7 +106,9 @@ def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -
     from ._journal import check_id, id_key
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # "\n" only: U+2028, U+0085 and friends are legal, raw, inside a JSON string,
+        # and the default ids must be the line numbers an editor shows.
+        lines = path.read_bytes().decode("utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise _Refused(f"cannot read {path}: {exc}") from None
     items: list[BatchItem] = []
