@@ -246,9 +246,6 @@ def _run_journal(
     )
     try:
         asyncio.run(_arun(runner, err))
-    except OSError as exc:
-        print(f"error: cannot write to {args.output}: {exc}", file=err)
-        return EXIT_FAILED
     finally:
         runner.progress.close()
     return _summary(args, argv, runner, err)
@@ -285,20 +282,35 @@ async def _arun(runner: BatchRunner, err: TextIO) -> None:
 def _summary(
     args: argparse.Namespace, argv: Sequence[str], runner: BatchRunner, err: TextIO
 ) -> int:
+    from ._batch import halt_message
+
+    if runner.halted is not None:
+        if isinstance(runner.halted, OSError):
+            print(f"error: cannot write to {args.output}: {runner.halted}", file=err)
+        else:
+            message = halt_message(runner.halted, runner.client.config.max_retry_after)
+            print(f"error: {message}", file=err)
     failed, not_started = runner.failed(), runner.not_started()
-    answered = len(runner.items) - len(failed) - len(not_started)
+    answered = len(runner.items) - len(failed) - len(not_started) - len(runner.unwritten)
     print(
         f"done: {answered:,} of {len(runner.items):,} answered "
         f"({answered - len(runner.skipped):,} in this run), {len(failed):,} failed, "
         f"{len(not_started):,} not sent; written to {args.output}",
         file=err,
     )
+    if runner.unwritten:
+        print(
+            f"{len(runner.unwritten):,} answer(s) arrived but could not be written; "
+            "the resume asks for them again",
+            file=err,
+        )
     for index in failed[:5]:
         error = runner.results[index]
         print(f"  id {runner.items[index].id!r}: {type(error).__name__}: {error}", file=err)
-    if failed or not_started:
+    unfinished = bool(failed or not_started or runner.unwritten or runner.halted)
+    if unfinished:
         command = shlex.join(["parallel-adapters", *argv])
         print(f"resume (skips the answered, retries the rest): {command}", file=err)
     if runner.stopped == "interrupted":
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed or not_started else 0
+    return EXIT_FAILED if unfinished else 0

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._batch import BatchItem, BatchRunner, Progress
+from ._batch import BatchItem, BatchRunner, Progress, halt_message
 from ._core import (
     AsyncChatStream,
     BatchError,
@@ -251,12 +251,14 @@ def _outcome(
 ) -> list[Completion] | list[Completion | Exception]:
     results = runner.results
     failed, not_started = runner.failed(), runner.not_started()
-    if not_started or (failed and not return_exceptions):
-        first = results[failed[0]] if failed else None
+    if not_started or (failed and not return_exceptions) or runner.halted is not None:
+        first = results[failed[0]] if failed else runner.halted
         assert first is None or isinstance(first, BaseException)
         message = f"{len(failed)} of {len(results)} items failed"
-        if first is not None:
+        if failed and first is not None:
             message += f" (the first: {type(first).__name__}: {first})"
+        if runner.halted is not None:
+            message += f"; {halt_message(runner.halted, runner.client.config.max_retry_after)}"
         if not_started:
             message += f"; {len(not_started)} were not sent"
         raise BatchError(message, results=list(results)) from first

@@ -57,6 +57,7 @@ from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
 from ._responses import ResponsesAccumulator, completion_from_responses_body
+from ._sending import current_sending
 from ._sse import (
     DONE,
     ServerEvent,
@@ -394,12 +395,17 @@ class Transport:
     async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
         attempt = 0
         limiter = self._request_limiter()
+        sending = current_sending.get()
         while True:
             if limiter is not None:
                 await limiter.aacquire()
             try:
+                if sending is not None:
+                    sending.on_wire = True
                 return await once()
             except Exception as exc:
+                if sending is not None:
+                    sending.on_wire = False
                 error = self.typed(exc)
                 hold = self._server_hold(error)
                 if limiter is not None and hold is not None:

@@ -8,13 +8,14 @@ so a hang fails the test through `communicate(timeout=...)` instead of stalling 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
-import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.testing import EmulatorRequest, LatencyModel, ParallelEmulator
+from parallel_adapters.testing import LatencyModel, ParallelEmulator
+
+from ..hostile import Exchange, HostileServer, answer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -115,7 +118,11 @@ def test_lines_are_split_on_newline_only(emulator: ParallelEmulator, tmp_path: P
     assert code == 0, err
     assert sorted(r["id"] for r in _records(output)) == [1, 2, 3]
     prompts = [e.json["messages"][-1]["content"] for e in emulator.requests]
-    assert sorted(prompts) == ["What is \u0085 DSPy?", "What is \u2028 HTTP?", "What is \u2029 BM25?"]
+    assert sorted(prompts) == [
+        "What is \u0085 DSPy?",
+        "What is \u2028 HTTP?",
+        "What is \u2029 BM25?",
+    ]
 
 
 # -- numbers that are not budgets ---------------------------------------------------------------
@@ -164,3 +171,108 @@ def test_a_rate_or_timeout_that_is_not_a_number_is_refused_by_the_cli(
     assert "Traceback" not in err
     assert _sent(emulator) == 0
     assert not output.exists()
+
+
+# -- the server says "come back tomorrow" -------------------------------------------------------
+
+
+class ComeBackTomorrow:
+    """Answers after a short think, except request number `refuse_at`: a 429 asking to
+    wait `retry_after` (the header's text). Records what it did."""
+
+    def __init__(self, retry_after: str, refuse_at: int = 3) -> None:
+        self.retry_after, self.refuse_at = retry_after, refuse_at
+        self.statuses: list[int] = []
+        self._count = itertools.count()
+
+    def __call__(self, exchange: Exchange) -> None:
+        if next(self._count) == self.refuse_at:
+            self.statuses.append(429)
+            body = json.dumps({"error": {"message": "come back tomorrow"}}).encode()
+            exchange.respond(
+                429, "application/json", body, headers=[("retry-after", self.retry_after)]
+            )
+            return
+        time.sleep(0.2)
+        self.statuses.append(200)
+        answer(exchange, "An answer.")
+
+
+@pytest.mark.parametrize("retry_after", ["86400", "inf"])
+def test_a_retry_after_over_the_cap_stops_the_batch_in_seconds_and_resumes(
+    tmp_path: Path, retry_after: str
+) -> None:
+    source = _input(tmp_path, _questions(20))
+    output = tmp_path / "out.jsonl"
+    server = ComeBackTomorrow(retry_after)
+    with HostileServer(server) as hostile:
+        process = _spawn(_command(hostile.base_url, source, output, "--concurrency", "4"))
+        _, err = process.communicate(timeout=30)  # it used to sleep for a day
+    assert process.returncode == 1, err
+    shown = "86,400s" if retry_after == "86400" else "an unbounded time"
+    assert f"the server asked to wait {shown}" in err
+    assert "max_retry_after" in err
+    assert "resume (skips the answered, retries the rest): parallel-adapters batch" in err
+    records = _records(output)
+    # Stopped sending; what was in flight finished and was written; nothing was journaled
+    # as a failure of a question the server never answered.
+    assert server.statuses.count(429) == 1
+    assert len(records) == server.statuses.count(200) < 20
+    assert all("text" in r for r in records)
+
+    server = ComeBackTomorrow(retry_after, refuse_at=-1)
+    with HostileServer(server) as hostile:
+        process = _spawn(_command(hostile.base_url, source, output, "--concurrency", "8"))
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert sorted(r["id"] for r in _records(output)) == sorted(f"q{i}" for i in range(20))
+    assert server.statuses.count(200) == 20 - len(records)
+
+
+def test_map_with_a_journal_raises_on_a_retry_after_over_the_cap(tmp_path: Path) -> None:
+    journal = tmp_path / "answers.jsonl"
+    questions = [f"Question {i}?" for i in range(12)]
+    outcome: list[BaseException] = []
+    with HostileServer(ComeBackTomorrow("86400")) as hostile:
+        chat = pa.ParallelChat(base_url=hostile.base_url, requests_per_minute=100_000)
+
+        def run() -> None:
+            try:
+                chat.map(questions, journal=journal, concurrency=3)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        chat.close()
+    assert not worker.is_alive(), "map slept through a Retry-After of a day"
+    (error,) = outcome
+    assert isinstance(error, pa.BatchError)
+    assert isinstance(error.__cause__, pa.RateLimitError)
+    assert "86,400s" in str(error)
+    assert error.not_started
+    written = _records(journal)
+    assert all("text" in r for r in written)
+    assert len(written) == len(error.succeeded)
+
+
+def test_a_first_ctrl_c_ends_any_wait_at_once(emulator: ParallelEmulator, tmp_path: Path) -> None:
+    # A Retry-After under the cap: the client waits it out in its own retry, and holds
+    # every other request back for as long. Ctrl-C must not wait for either.
+    emulator.latency = LatencyModel.fixed(ttft=0.05)
+    emulator.inject("429-retry-after;retry_after=50", times=20)
+    source = _input(tmp_path, _questions(10))
+    output = tmp_path / "out.jsonl"
+    process = _spawn(_command(emulator, source, output, "--concurrency", "2"))
+    deadline = time.monotonic() + 20
+    while 429 not in [e.status for e in emulator.requests]:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, [e.status for e in emulator.requests]
+        time.sleep(0.01)
+    time.sleep(0.5)  # now in the 50 s waits
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=10)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "resume" in err
