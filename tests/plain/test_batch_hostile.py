@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -276,3 +277,93 @@ def test_a_first_ctrl_c_ends_any_wait_at_once(emulator: ParallelEmulator, tmp_pa
     assert process.returncode == 130, err
     assert "interrupted" in err
     assert "resume" in err
+
+
+# -- failures that are not the question's fault ------------------------------------------------
+
+
+def test_a_redis_store_killed_mid_run_stops_the_batch_and_a_resume_finishes(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    import redis
+
+    from bench._redis_server import redis_server
+
+    total = 40
+    emulator.latency = LatencyModel.fixed(ttft=0.1)
+    source = _input(tmp_path, _questions(total))
+    output = tmp_path / "out.jsonl"
+    with redis_server() as url:
+        client = redis.Redis.from_url(url)
+        pid = int(client.info("server")["process_id"])
+        client.close()
+        process = _spawn(
+            _command(emulator, source, output, "--concurrency", "4"),
+            _env(PARALLEL_RATE_LIMIT_STORE=url),
+        )
+        _wait_for_lines(output, 8, process)
+        os.kill(pid, signal.SIGKILL)  # the store dies mid-run
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert "stopped sending: the rate-limit store redis://127.0.0.1:" in err
+    assert "resume (skips the answered, retries the rest)" in err
+    assert "Traceback" not in err
+    records = _records(output)
+    # Every answer that arrived was written; no question was journaled as failed.
+    assert all("text" in r for r in records)
+    assert len(records) == _sent(emulator) < total
+
+    with redis_server() as url:  # a new store; the resume completes the rest
+        code, err = _run(
+            _command(emulator, source, output, "--concurrency", "4"),
+            _env(PARALLEL_RATE_LIMIT_STORE=url),
+        )
+    assert code == 0, err
+    ids = [r["id"] for r in _records(output)]
+    assert sorted(ids) == sorted(f"q{i}" for i in range(total))  # every id exactly once
+    assert _sent(emulator) == total  # nothing asked twice
+
+
+def _limit_file_size(limit: int) -> Any:
+    def limit_it() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+
+    return limit_it
+
+
+def test_a_full_disk_stops_cleanly_and_a_resume_repairs_the_torn_line(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    emulator.responder = lambda request: "A fixed answer, the same length every time."
+    ids = [f"q{i}" for i in range(10, 30)]  # same length too: every line is as long
+    source = _input(tmp_path, [{"id": i, "prompt": f"What is {i}?"} for i in ids])
+    one = tmp_path / "one.jsonl"
+    code, err = _run(_command(emulator, _input(tmp_path, [{"id": "q99", "prompt": "x"}], "1"), one))
+    assert code == 0, err
+    line = one.stat().st_size
+    limit = 5 * line + line // 2  # five lines and half of the sixth fit
+    emulator.reset()
+
+    output = tmp_path / "out.jsonl"
+    command = _command(emulator, source, output, "--concurrency", "2")
+    process = _spawn(command, preexec_fn=_limit_file_size(limit))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert output.stat().st_size == limit
+    assert "Traceback" not in err
+    assert "never retrieved" not in err
+    # One line naming the file and the error, then the summary and the resume command.
+    lines = err[err.index("error:") :].strip().split("\n")
+    assert lines[0] == f"error: cannot write to {output}: [Errno 27] File too large"
+    assert lines[1].startswith("done: 5 of 20 answered")
+    assert "could not be written" in lines[2]
+    assert lines[-1].startswith("resume (skips the answered, retries the rest):")
+    assert len(lines) == 4
+
+    code, err = _run(command)
+    assert code == 0, err
+    assert "cut off a torn last line" in err
+    records = _records(output)
+    assert sorted(r["id"] for r in records) == ids  # every id exactly once
+    assert all("text" in r for r in records)
