@@ -39,7 +39,14 @@ from ._core import (
 from ._core._config import BATCH_RATE_LIMIT_ROUNDS
 from ._core._request import ChatRequest
 from ._core._sending import Sending, current_sending
-from ._journal import Journal, answer_record, completion_from_record, error_record, id_key
+from ._journal import (
+    Journal,
+    answer_record,
+    completion_from_record,
+    error_record,
+    fingerprint,
+    id_key,
+)
 
 __all__ = ["BatchItem", "BatchRunner", "Progress", "halt_message"]
 
@@ -67,6 +74,8 @@ def halt_message(cause: BaseException, max_retry_after: float) -> str:
 class BatchItem:
     id: str | int
     request: ChatRequest
+    line: int | None = None
+    """The input file's line number, for messages (CLI only)."""
 
 
 class Progress:
@@ -143,6 +152,7 @@ class BatchRunner:
         fail_fast: bool = False,
         progress: Progress | None = None,
         rate_limit_rounds: int | None = None,
+        reask_changed: bool = False,
     ) -> None:
         self.client = client
         self.items = list(items)
@@ -155,6 +165,11 @@ class BatchRunner:
         self.rate_limit_rounds = rate_limit_rounds
         self.results: list[Completion | BaseException | None] = [None] * len(self.items)
         self.skipped: list[int] = []
+        self.reask_changed = reask_changed
+        self.changed: list[int] = []
+        """Positions answered in the journal for another question than theirs now (an
+        edited input): sent again with `reask_changed`, else left alone (see
+        `refuse_changed`)."""
         self.stopped: StopReason | None = None
         self.halted: BaseException | None = None
         """What stopped the batch that is no question's fault: a Retry-After over
@@ -182,6 +197,14 @@ class BatchRunner:
         answered = self.journal.state.answered
         for index, item in enumerate(self.items):
             record = answered.get(id_key(item.id))
+            if record is not None and record.get("fingerprint", None) not in (
+                None,  # written before journals kept fingerprints: trusted
+                fingerprint(item.request),
+            ):
+                self.changed.append(index)
+                if self.reask_changed:
+                    todo.append(index)
+                continue
             if record is None:
                 todo.append(index)
             else:
@@ -197,7 +220,20 @@ class BatchRunner:
 
     @property
     def to_send(self) -> int:
-        return len(self.items) - len(self.skipped)
+        return len(self.pending)
+
+    def refuse_changed(self) -> None:
+        """`InputError` naming the ids whose question changed, unless told to re-ask."""
+        if not self.changed or self.reask_changed:
+            return
+        ids = [self.items[i].id for i in self.changed]
+        shown = f"{ids[:10]}" + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise InputError(
+            f"{self.journal.path if self.journal else 'the journal'}: ids {shown} were "
+            "answered there for another question (model, effort, messages or "
+            "response_format changed); nothing was sent. Pass reask_changed=True to ask "
+            "them again (their new answers supersede the old ones), or use another journal"
+        )
 
     # -- shared steps ---------------------------------------------------------------------
 
@@ -243,7 +279,7 @@ class BatchRunner:
                 except OutputParseError as exc:
                     result, record = exc, error_record(item.id, exc)
             else:
-                record = error_record(item.id, result)
+                record = error_record(item.id, result, item.request)
             try:
                 self.journal.write(record)
             except OSError as exc:

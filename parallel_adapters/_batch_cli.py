@@ -67,6 +67,11 @@ def add_parser(commands: Any) -> None:
         help="the client-side rate limit (default 300, the documented limit per key)",
     )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument(
+        "--reask-changed",
+        action="store_true",
+        help="ask again the ids answered in OUTPUT for another question (an edited input)",
+    )
 
 
 def _dollars(text: str) -> float:
@@ -147,7 +152,7 @@ def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -
         if key in seen:
             raise _Refused(f"{where}: id {item_id!r} was already used on line {seen[key]}")
         seen[key] = number
-        items.append(BatchItem(item_id, request))
+        items.append(BatchItem(item_id, request, number))
     if not items:
         raise _Refused(f"{path} has no questions")
     return items
@@ -215,14 +220,33 @@ def _run_journal(
             f"{args.output}: cut off a torn last line ({state.torn_bytes} bytes) left by a crash",
             file=err,
         )
-    runner = BatchRunner(chat, items, concurrency=args.concurrency, journal=journal)
+    runner = BatchRunner(
+        chat,
+        items,
+        concurrency=args.concurrency,
+        journal=journal,
+        reask_changed=args.reask_changed,
+    )
+    if runner.changed and not args.reask_changed:
+        where = ", ".join(f"line {items[i].line} (id {items[i].id!r})" for i in runner.changed[:10])
+        more = f" and {len(runner.changed) - 10} more" if len(runner.changed) > 10 else ""
+        print(
+            f"error: {args.output}: the question changed for {len(runner.changed):,} id(s) "
+            f"already answered there: {where}{more}; nothing was sent. Re-run with "
+            "--reask-changed to ask them again (their new answers supersede the old ones), "
+            "or write to another output file",
+            file=err,
+        )
+        return EXIT_REFUSED
     retrying = sum(1 for i in items if id_key(i.id) in state.failed)
     estimate = estimate_cost(
         billed_model(items[i].request.model, items[i].request.effort) for i in runner.pending
     )
     print(
         f"{len(items):,} questions: {len(runner.skipped):,} already answered in "
-        f"{args.output}, {runner.to_send:,} to send ({retrying:,} retried after a failure)",
+        f"{args.output}, {runner.to_send:,} to send ({retrying:,} retried after a failure"
+        + (f", {len(runner.changed):,} asked again as changed" if runner.changed else "")
+        + ")",
         file=err,
     )
     print(f"cost: {estimate.describe()}", file=err)

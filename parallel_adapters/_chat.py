@@ -98,6 +98,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[False] = ...,
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion]: ...
 
@@ -111,6 +112,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[True],
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion | Exception]: ...
 
@@ -123,6 +125,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool = False,
         journal: str | os.PathLike[str] | None = None,
         ids: Sequence[str | int] | None = None,
+        reask_changed: bool = False,
         **params: Any,
     ) -> list[Completion] | list[Completion | Exception]:
         """Complete many prompts on `concurrency` threads; results in input order.
@@ -136,10 +139,12 @@ class ParallelChat(ParallelClient):
         `journal="out.jsonl"` writes each answer to that file as it arrives, skips the
         `ids` (default: positions 0, 1, ...) already answered there and retries the ones
         that failed; every prompt is tried, and `BatchError` is raised at the end if any
-        failed. See docs/batch.md.
+        failed. An id answered there for another question (model, effort, messages or
+        response format) raises `InputError` before anything is sent, unless
+        `reask_changed=True` asks it again. See docs/batch.md.
         """
         runner, opened = self._runner(
-            prompts, concurrency, progress, return_exceptions, journal, ids, params
+            prompts, concurrency, progress, return_exceptions, journal, ids, reask_changed, params
         )
         try:
             runner.run()
@@ -157,6 +162,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[False] = ...,
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion]: ...
 
@@ -170,6 +176,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[True],
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion | Exception]: ...
 
@@ -182,12 +189,13 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool = False,
         journal: str | os.PathLike[str] | None = None,
         ids: Sequence[str | int] | None = None,
+        reask_changed: bool = False,
         **params: Any,
     ) -> list[Completion] | list[Completion | Exception]:
         """The async `map`, with the same rules: at most `concurrency` requests in flight,
         results in input order, the first failure stops sending (without a journal)."""
         runner, opened = self._runner(
-            prompts, concurrency, progress, return_exceptions, journal, ids, params
+            prompts, concurrency, progress, return_exceptions, journal, ids, reask_changed, params
         )
         try:
             await runner.arun()
@@ -203,6 +211,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool,
         journal: str | os.PathLike[str] | None,
         ids: Sequence[str | int] | None,
+        reask_changed: bool,
         params: dict[str, Any],
     ) -> tuple[BatchRunner, Journal | None]:
         _check_concurrency(concurrency)
@@ -217,7 +226,9 @@ class ParallelChat(ParallelClient):
                 concurrency=concurrency,
                 journal=opened,
                 fail_fast=opened is None and not return_exceptions,
+                reask_changed=reask_changed,
             )
+            runner.refuse_changed()
             runner.progress = Progress(
                 len(items), enabled=progress, initial=len(runner.skipped), required=True
             )

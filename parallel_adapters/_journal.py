@@ -10,7 +10,9 @@ its answer (skip it) or its last failure (retry it).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -39,8 +41,11 @@ __all__ = [
     "answer_record",
     "completion_from_record",
     "error_record",
+    "fingerprint",
     "id_key",
 ]
+
+logger = logging.getLogger("parallel_adapters")
 
 ItemId = str | int
 
@@ -58,6 +63,31 @@ def check_id(item_id: Any, where: str) -> ItemId:
     return item_id
 
 
+def fingerprint(request: ChatRequest) -> str:
+    """What was asked, in 32 hex digits: model, effort, messages and response format.
+
+    Kept on every journal line, so a resume can tell an id whose question changed (an
+    edited input file, shifted line numbers) from one that was answered as asked. Only
+    what the question is goes in: not the transport, nor fields a newer kit might add.
+    """
+    body = request.body
+    if request.api == "responses":
+        messages: Any = [body.get("instructions"), body.get("input")]
+        response_format = body.get("text")
+    else:
+        messages, response_format = body.get("messages"), body.get("response_format")
+    asked = {
+        "model": request.model,
+        "effort": request.effort,
+        "messages": messages,
+        "response_format": response_format,
+    }
+    canonical = json.dumps(
+        asked, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
 def _wants_json(request: ChatRequest) -> bool:
     response_format = request.body.get("response_format")
     return isinstance(response_format, Mapping) and response_format.get("type") != "text"
@@ -72,6 +102,7 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
         "basis": [b.model_dump(mode="json") for b in completion.basis],
         "interaction_id": completion.interaction_id,
         "model": completion.model,
+        "fingerprint": fingerprint(request),
     }
     if _wants_json(request):
         if completion.parsed is not None:
@@ -81,7 +112,9 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
     return record
 
 
-def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
+def error_record(
+    item_id: ItemId, error: BaseException, request: ChatRequest | None = None
+) -> dict[str, Any]:
     """The journal line of a failure: its type, message and HTTP status."""
     message = error.message if isinstance(error, ParallelError) else str(error)
     record: dict[str, Any] = {
@@ -92,6 +125,8 @@ def error_record(item_id: ItemId, error: BaseException) -> dict[str, Any]:
             "status_code": getattr(error, "status_code", None),
         },
     }
+    if request is not None:
+        record["fingerprint"] = fingerprint(request)
     if isinstance(error, OutputParseError):
         # The answer was received (and billed); keep it even though it did not parse.
         record["text"] = error.text
@@ -132,8 +167,9 @@ class JournalState:
     """What an existing journal holds."""
 
     answered: dict[str, dict[str, Any]]
+    """The answer of each id whose last line is an answer."""
     failed: dict[str, dict[str, Any]]
-    """The last failure of each id that has no answer yet."""
+    """The last failure of each id whose last line is a failure."""
     torn_bytes: int
     """Bytes of a torn last line that were cut off when it was opened (0 if none)."""
 
@@ -163,13 +199,15 @@ class Journal:
         answered: dict[str, dict[str, Any]] = {}
         failed: dict[str, dict[str, Any]] = {}
         for record in self._records:
+            # The last line of an id decides: a later answer is a re-asked question's
+            # (`reask_changed`), and a later failure means its re-asking failed.
             key = id_key(record["id"])
             if "error" in record:
-                if key not in answered:
-                    failed[key] = record
-            elif key not in answered:
-                answered[key] = record
+                answered.pop(key, None)
+                failed[key] = record
+            else:
                 failed.pop(key, None)
+                answered[key] = record
         self.state = JournalState(answered=answered, failed=failed, torn_bytes=torn)
         self._superseded = len(self._records) - len(answered) - len(failed)
 
@@ -239,11 +277,14 @@ class Journal:
             self._appended += 1
             mine = self._appended
             if "error" in record:
-                if key in self.state.failed:
+                if key in self.state.failed or key in self.state.answered:
                     self._superseded += 1
+                self.state.answered.pop(key, None)
                 self.state.failed[key] = record
             else:
                 if self.state.failed.pop(key, None) is not None:
+                    self._superseded += 1
+                if key in self.state.answered:
                     self._superseded += 1
                 self.state.answered[key] = record
             self._records.append(record)
@@ -263,20 +304,32 @@ class Journal:
             try:
                 if self._superseded:
                     self._compact()
+            except OSError as exc:
+                # A full disk, say: the journal is whole without compaction (a resume
+                # reads superseded lines correctly), so this is not worth failing over.
+                logger.warning("%s: left uncompacted: %s", self.path, exc)
+                with contextlib.suppress(OSError):
+                    self.path.with_name(self.path.name + ".compact").unlink()
             finally:
                 os.close(self._fd)
                 self._fd = -1
 
     def _compact(self) -> None:
-        keep = []
+        # Keep each id's last line, and its last answer if failures came after it (the
+        # answer to a question since changed and re-asked without success: paid for).
         latest: dict[str, int] = {}
+        latest_answer: dict[str, int] = {}
         for index, record in enumerate(self._records):
             latest[id_key(record["id"])] = index
-        for index, record in enumerate(self._records):
-            key = id_key(record["id"])
-            if "error" in record and (key in self.state.answered or latest[key] != index):
-                continue
-            keep.append(record)
+            if "error" not in record:
+                latest_answer[id_key(record["id"])] = index
+        keep = [
+            record
+            for index, record in enumerate(self._records)
+            if index in (latest[id_key(record["id"])], latest_answer.get(id_key(record["id"])))
+        ]
+        if len(keep) == len(self._records):
+            return
         temporary = self.path.with_name(self.path.name + ".compact")
         with temporary.open("wb") as file:
             for record in keep:

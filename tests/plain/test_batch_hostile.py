@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters.testing import LatencyModel, ParallelEmulator
+from parallel_adapters.testing import EmulatorRequest, LatencyModel, ParallelEmulator
 
 from ..hostile import Exchange, HostileServer, answer
 
@@ -367,3 +367,68 @@ def test_a_full_disk_stops_cleanly_and_a_resume_repairs_the_torn_line(
     records = _records(output)
     assert sorted(r["id"] for r in records) == ids  # every id exactly once
     assert all("text" in r for r in records)
+
+
+# -- an input file edited between runs -----------------------------------------------------------
+
+
+def _echo(request: EmulatorRequest) -> str:
+    return f"The answer to: {request.question}"
+
+
+def test_a_question_changed_under_its_id_is_refused_then_reasked_on_request(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    emulator.responder = _echo
+    output = tmp_path / "out.jsonl"
+    source = _input(tmp_path, [{"prompt": "Japan?"}, {"prompt": "France?"}])
+    code, err = _run(_command(emulator, source, output))
+    assert code == 0, err
+    # A blank line inserted at the top: the default ids (line numbers) now name other
+    # questions. Id 2 was "France?" and is "Japan?" now; id 3 is new.
+    source = _input(tmp_path, ["", {"prompt": "Japan?"}, {"prompt": "France?"}])
+    before = output.read_bytes()
+    code, err = _run(_command(emulator, source, output))
+    assert code == 2, err
+    assert "the question changed for 1 id(s) already answered" in err
+    assert "line 2 (id 2)" in err
+    assert "--reask-changed" in err
+    assert "nothing was sent" in err
+    assert _sent(emulator) == 2
+    assert output.read_bytes() == before
+
+    code, err = _run(_command(emulator, source, output, "--reask-changed"))
+    assert code == 0, err
+    assert _sent(emulator) == 4  # id 2 asked again, id 3 asked
+    by_id = {r["id"]: r["text"] for r in _records(output)}
+    assert by_id == {
+        1: "The answer to: Japan?",  # still in the file, no longer in the input
+        2: "The answer to: Japan?",
+        3: "The answer to: France?",
+    }
+    assert len(_records(output)) == 3  # the old answer of id 2 was superseded
+    assert "The answer to: France?" not in {by_id[1], by_id[2]}
+
+    code, err = _run(_command(emulator, source, output))  # nothing changed now
+    assert code == 0, err
+    assert _sent(emulator) == 4
+
+
+def test_map_refuses_a_changed_question_unless_told_to_reask(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    emulator.responder = _echo
+    journal = tmp_path / "answers.jsonl"
+    with pa.ParallelChat(base_url=emulator.base_url, requests_per_minute=None) as chat:
+        chat.map(["Japan?", "France?"], journal=journal)
+        with pytest.raises(pa.InputError, match=r"ids \[0, 1\].*reask_changed=True"):
+            chat.map(["France?", "Japan?"], journal=journal)
+        with pytest.raises(pa.InputError, match="reask_changed=True"):
+            chat.map(["Japan?", "France?"], journal=journal, model="base")
+        assert _sent(emulator) == 2
+        answers = chat.map(["France?", "Japan?"], journal=journal, reask_changed=True)
+        assert [a.text for a in answers] == ["The answer to: France?", "The answer to: Japan?"]
+        again = chat.map(["France?", "Japan?"], journal=journal)
+    assert [a.text for a in again] == [a.text for a in answers]
+    assert _sent(emulator) == 4
+    assert [r["text"] for r in _records(journal)] == [a.text for a in answers]
