@@ -88,11 +88,30 @@ class RequestLimiter:
             self._store.name,
         )
 
-    def acquire(self) -> None:
+    def _bounded(self, wait: float, max_hold: float | None) -> float:
+        """No wait longer than a window plus the longest hold the caller accepts: the
+        stores undo a clock step, and this is the bound should anything else go wrong."""
+        if max_hold is None:
+            return wait
+        # A slot frees within one interval (plus the stores' rounding, a millisecond).
+        bound = self.budget.interval_ms / 1000 + max_hold + 0.01
+        if wait > bound:
+            logger.warning(
+                "rate limit: the store %s asked for a wait of %.2fs, more than a window "
+                "plus max_retry_after; waiting %.2fs",
+                self._store.name,
+                wait,
+                bound,
+            )
+            return bound
+        return wait
+
+    def acquire(self, max_hold: float | None = None) -> None:
+        """Wait for a slot. `max_hold`: the longest shared hold (`Retry-After`) to honour."""
         with self._sync_lock:
             logged = False
             while True:
-                wait = self._store.take()
+                wait = self._bounded(self._store.take(max_hold), max_hold)
                 if wait <= 0:
                     return
                 if not logged:
@@ -108,17 +127,17 @@ class RequestLimiter:
                 lock = self._loop_locks[loop] = asyncio.Lock()
             return lock
 
-    async def _atake(self) -> float:
+    async def _atake(self, max_hold: float | None) -> float:
         if self._store.shared:
             # A shared store may wait on the network or a file lock: not on the loop.
-            return await asyncio.to_thread(self._store.take)
-        return self._store.take()
+            return await asyncio.to_thread(self._store.take, max_hold)
+        return self._store.take(max_hold)
 
-    async def aacquire(self) -> None:
+    async def aacquire(self, max_hold: float | None = None) -> None:
         async with self._loop_lock():
             logged = False
             while True:
-                wait = await self._atake()
+                wait = self._bounded(await self._atake(max_hold), max_hold)
                 if wait <= 0:
                     return
                 if not logged:

@@ -375,7 +375,7 @@ class Transport:
         limiter = self._request_limiter()
         while True:
             if limiter is not None:
-                limiter.acquire()
+                limiter.acquire(self.config.max_retry_after)
             try:
                 return once()
             except Exception as exc:
@@ -398,7 +398,7 @@ class Transport:
         sending = current_sending.get()
         while True:
             if limiter is not None:
-                await limiter.aacquire()
+                await limiter.aacquire(self.config.max_retry_after)
             try:
                 if sending is not None:
                     sending.on_wire = True
