@@ -38,7 +38,7 @@ from ._core import (
 )
 from ._core._config import BATCH_RATE_LIMIT_ROUNDS
 from ._core._request import ChatRequest
-from ._core._sending import Sending, current_sending
+from ._core._sending import Sending, WaitInterrupted, current_sending
 from ._journal import (
     Journal,
     answer_record,
@@ -337,6 +337,8 @@ class BatchRunner:
                 return None
             try:
                 return self.client.send(request)
+            except WaitInterrupted:
+                return None  # Ctrl-C or a halt ended a wait before sending
             except RateLimitError as exc:
                 if self._rate_limit_pause(exc, rounds) is None:
                     return exc
@@ -349,6 +351,8 @@ class BatchRunner:
                 return exc
 
     def _worker(self) -> None:
+        # This thread's own context: the transport's waits end when the batch stops.
+        current_sending.set(Sending(self._stopping))
         while (index := self._take()) is not None:
             with self._lock:
                 self.sent_now += 1

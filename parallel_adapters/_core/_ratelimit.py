@@ -15,10 +15,10 @@ import logging
 import math
 import os
 import threading
-import time
 import weakref
 
 from ._ratestore import MEMORY, Budget, BudgetStore, open_store
+from ._sending import pause
 
 __all__ = ["RequestLimiter", "budget_for", "shared_limiter"]
 
@@ -121,7 +121,7 @@ class RequestLimiter:
                 if not logged:
                     self._log_wait(wait)
                     logged = True
-                time.sleep(wait + WAKE_BUFFER_S)
+                pause(wait + WAKE_BUFFER_S)  # ended early by a batch's Ctrl-C
 
     def _loop_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()

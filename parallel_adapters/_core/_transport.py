@@ -19,7 +19,6 @@ import logging
 import os
 import random
 import threading
-import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, TypeVar
@@ -57,7 +56,7 @@ from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
 from ._responses import ResponsesAccumulator, completion_from_responses_body
-from ._sending import current_sending
+from ._sending import current_sending, pause
 from ._sse import (
     DONE,
     ServerEvent,
@@ -373,12 +372,17 @@ class Transport:
     def _with_retries(self, once: Callable[[], _T]) -> _T:
         attempt = 0
         limiter = self._request_limiter()
+        sending = current_sending.get()
         while True:
             if limiter is not None:
                 limiter.acquire(self.config.max_retry_after)
             try:
+                if sending is not None:
+                    sending.on_wire = True
                 return once()
             except Exception as exc:
+                if sending is not None:
+                    sending.on_wire = False
                 error = self.typed(exc)
                 hold = self._server_hold(error)
                 if limiter is not None and hold is not None:
@@ -390,7 +394,7 @@ class Transport:
                     raise error from exc
             self._log_retry(error, attempt, delay)
             attempt += 1
-            time.sleep(delay)
+            pause(delay)  # ended early by a batch's Ctrl-C
 
     async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
         attempt = 0

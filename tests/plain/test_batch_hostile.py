@@ -432,3 +432,31 @@ def test_map_refuses_a_changed_question_unless_told_to_reask(
     assert [a.text for a in again] == [a.text for a in answers]
     assert _sent(emulator) == 4
     assert [r["text"] for r in _records(journal)] == [a.text for a in answers]
+
+
+def test_a_first_ctrl_c_ends_the_waits_of_map_threads_too(
+    emulator: ParallelEmulator, tmp_path: Path
+) -> None:
+    emulator.latency = LatencyModel.fixed(ttft=0.05)
+    emulator.inject("429-retry-after;retry_after=50", times=20)
+    journal = tmp_path / "answers.jsonl"
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    def interrupt_once_waiting() -> None:
+        deadline = time.monotonic() + 20
+        while 429 not in [e.status for e in emulator.requests]:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        time.sleep(0.5)  # now in the 50 s waits: a retry's, and the others' for a slot
+        signal.pthread_kill(main_thread, signal.SIGINT)  # a real Ctrl-C
+
+    threading.Thread(target=interrupt_once_waiting, daemon=True).start()
+    chat = pa.ParallelChat(base_url=emulator.base_url, requests_per_minute=100_000)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        chat.map([f"Question {i}?" for i in range(10)], journal=journal, concurrency=2)
+    chat.close()
+    assert time.monotonic() - start < 20, "Ctrl-C waited out a 50 s Retry-After"
+    assert all("text" in r for r in _records(journal))  # nothing journaled as failed
