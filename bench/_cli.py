@@ -10,7 +10,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import _batch, _emulator_rate, _imports, _overhead, _ratelimit, _throughput, _ttft
+from bench import (
+    _annotations,
+    _batch,
+    _emulator_rate,
+    _imports,
+    _overhead,
+    _ratelimit,
+    _throughput,
+    _ttft,
+)
 from bench._contenders import offline_env
 from bench._emulator import ROOT
 from bench._machine import describe, load_average
@@ -53,6 +62,10 @@ def _runner(name: str, settings: Settings, out: Path) -> Callable[[], dict[str, 
         return lambda: _batch.run(settings, log)
     if name == "emulator":
         return lambda: _emulator_rate.run(settings, log)
+    if name == "annotations":
+        return lambda: _annotations.run(settings, log)
+    if name == "tracing":
+        return lambda: _overhead.run_tracing(settings, out / "profiles", log)
     return lambda: _imports.run(settings, log)
 
 

@@ -506,3 +506,74 @@ THROUGHPUT = [
     Contender("parallel_llm", "`ParallelLLM.achat`", "kit", _achat),
     Contender("parallel_lm", "`ParallelLM.acall`", "kit", _lm_acall),
 ]
+
+
+# -- scenario 10: what OpenTelemetry tracing adds to `complete()` -------------------------------
+# One process, one client, three ways of finding a tracer, swapped before each call so the
+# three contenders interleave like every other scenario's: the kit's span hook switched off
+# (the floor), the OpenTelemetry API imported with no provider set (what most users have),
+# and the SDK with an in-memory exporter (a span recorded and exported on every call).
+
+
+_TRACING_ORIGINALS: dict[str, tuple[Any, Any]] = {}
+
+
+def _traced_complete(endpoint: Endpoint, mode: Literal["off", "no_provider", "sdk"]) -> SyncCall:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    import parallel_adapters
+    from parallel_adapters._core import _tracing
+
+    use_default_chat(endpoint)
+    # The originals, saved before any contender's call swaps them.
+    real_lookup, real_provider = _TRACING_ORIGINALS.setdefault(
+        "hooks", (_tracing._recording_tracer, trace.get_tracer_provider)
+    )
+    assert isinstance(real_provider(), trace.ProxyTracerProvider), "a provider is already set"
+    exporter = InMemorySpanExporter()
+    sdk = TracerProvider()
+    sdk.add_span_processor(SimpleSpanProcessor(exporter))
+    lookup = (lambda: None) if mode == "off" else real_lookup
+    provider = (lambda: sdk) if mode == "sdk" else real_provider
+
+    def use_mode() -> None:
+        _tracing._recording_tracer = lookup  # type: ignore[assignment]
+        trace.get_tracer_provider = provider  # type: ignore[assignment]
+        # Spans kept in memory are the exporter's job; bound them between calls.
+        if mode == "sdk" and len(exporter._finished_spans) >= 1000:
+            exporter.clear()
+
+    def call() -> object:
+        use_mode()
+        text = parallel_adapters.complete(QUESTION).text
+        if mode == "sdk" and not exporter._finished_spans:
+            raise RuntimeError("the SDK recorded no span")
+        return _check(text)
+
+    call.use_mode = use_mode  # type: ignore[attr-defined]
+    return call
+
+
+TRACING = [
+    Contender(
+        "off",
+        "`complete()`, the span hook switched off (floor)",
+        "floor",
+        lambda e: _traced_complete(e, "off"),
+    ),
+    Contender(
+        "no_provider",
+        "`complete()`, OpenTelemetry API imported, no provider",
+        "kit",
+        lambda e: _traced_complete(e, "no_provider"),
+    ),
+    Contender(
+        "sdk",
+        "`complete()`, SDK + in-memory exporter",
+        "kit",
+        lambda e: _traced_complete(e, "sdk"),
+    ),
+]

@@ -355,6 +355,52 @@ def _responses(data: dict[str, Any], charts: str) -> list[str]:
     ]
 
 
+def _tracing(data: dict[str, Any], charts: str) -> list[str]:
+    rows = [
+        [
+            r["label"],
+            r["kind"],
+            _r(r["hook_us_per_call"], ".2f", " µs"),
+            _r(r["added_us"], "+.2f", " µs"),
+            _r(r["ms_per_call"], ".3f"),
+            _r(r["ratio_to_floor"], ".3f", "x"),
+            _r(r["cpu_ratio_to_floor"], ".3f", "x"),
+        ]
+        for r in data["contenders"]
+    ]
+    return [
+        f"## 10. {data['title']}",
+        "",
+        "One process and one `complete()` client; before each call the contender sets how "
+        "the kit finds a tracer: its span hook switched off (the floor), the OpenTelemetry "
+        "API imported with no provider set, or the SDK's `TracerProvider` with a "
+        "`SimpleSpanProcessor` and an `InMemorySpanExporter` (a span recorded and exported "
+        "per call). Two measurements, contenders interleaved in both, each paired with the "
+        "floor's repeat:",
+        "",
+        f"- the hook alone: {data['hook_calls_per_repeat']:,} calls per repeat of what a "
+        "call does around its HTTP request (hold the price, start the span, settle, end "
+        "the span with the answer's attributes), in microseconds; the targets are judged "
+        "on this, since microseconds drown in end-to-end noise on a shared machine;",
+        f"- end to end: {data['repeats']} repeats of {data['calls_per_repeat']} "
+        "`complete()` calls against the emulator, as a ratio to the floor, in wall time "
+        "and in this process's CPU time (the emulator runs in another process).",
+        "",
+        *_table(
+            [
+                "contender",
+                "kind",
+                "hook µs per call",
+                "hook added per call",
+                "wall ms per call",
+                "wall × floor",
+                "CPU × floor",
+            ],
+            rows,
+        ),
+    ]
+
+
 def _emulator(data: dict[str, Any], charts: str) -> list[str]:
     lines = [f"## 8. {data['title']}", "", data["method"] + ".", ""]
     rows = [
@@ -459,6 +505,20 @@ def _evidence(target: dict[str, Any], results: dict[str, Any]) -> list[str]:
             f"the emulator adds {mine - floor:.2f} ms per request.",
         ]
     return []
+
+
+def _annotations(data: dict[str, Any], charts: str) -> list[str]:
+    lines = [f"## 9. {data['title']}", "", data["method"] + ".", ""]
+    rows = [
+        [
+            c["label"],
+            f"{c['annotations']:,}",
+            _r(c["seconds"], ".3f", " s"),
+            _r(c["cpu_seconds"], ".3f", " s"),
+        ]
+        for c in data["cases"]
+    ]
+    return lines + _table(["answer", "annotations", "wall", "CPU of the process"], rows)
 
 
 def render(
@@ -574,6 +634,8 @@ def render(
         ("responses", _responses),
         ("batch", _batch),
         ("emulator", _emulator),
+        ("annotations", _annotations),
+        ("tracing", _tracing),
     ]
     for key, section in sections:
         if data := results.get(key):

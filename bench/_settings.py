@@ -15,6 +15,8 @@ SCENARIOS = [
     "responses",
     "batch",
     "emulator",
+    "annotations",
+    "tracing",
 ]
 
 
@@ -57,6 +59,13 @@ class Settings:
     emulator_calls: int = 500
     emulator_repeats: int = 5
     emulator_warmup: int = 50
+    # 9. reading one Responses answer with this many url_citation annotations (issue 21)
+    annotations_count: int = 100_000
+    annotations_repeats: int = 7
+    # 10. tracing overhead: scenario 1's calls per repeat, more repeats (microseconds)
+    tracing_repeats: int = 15
+    # ... and the span hook alone, without HTTP: calls per repeat
+    tracing_hook_calls: int = 20_000
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,8 +86,11 @@ QUICK = Settings(
     throughput_repeats=2,
     ratelimit_requests=40,
     import_repeats=2,
+    annotations_repeats=3,
     batch_requests=300,
     emulator_calls=100,
     emulator_repeats=2,
     emulator_warmup=10,
+    tracing_repeats=3,
+    tracing_hook_calls=2_000,
 )

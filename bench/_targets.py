@@ -194,6 +194,21 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     key=run["key"],
                 )
             )
+    annotations = results.get("annotations")
+    if annotations:
+        limit = annotations["target_seconds"]
+        for case in annotations["cases"]:
+            seconds = case["seconds"]
+            targets.append(
+                _target(
+                    f"Reading a Responses answer with {case['label']} < {limit:g} s",
+                    f"{_range(seconds, '.3f')} s",
+                    seconds["median"] < limit,
+                    f"CPU of the process: {_range(case['cpu_seconds'], '.3f')} s",
+                    scenario="annotations",
+                    key=case["key"],
+                )
+            )
     ours, openai = _row(results, "imports", "parallel_adapters"), _row(results, "imports", "openai")
     if ours is not None and openai is not None:
         mine, theirs = ours["wall_ms"]["median"], openai["wall_ms"]["median"]
@@ -253,6 +268,25 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     rate["median"] >= emulator["target_per_s"],
                     f"{_range(row['ms_per_request'], '.2f')} ms per request{ceiling}",
                     scenario="emulator",
+                    key=row["key"],
+                )
+            )
+    tracing = results.get("tracing")
+    if tracing:
+        limits = {"no_provider": 20.0, "sdk": 200.0}
+        for row in tracing["contenders"]:
+            limit = limits.get(row["key"])
+            if limit is None:
+                continue
+            added = row["added_us"]
+            targets.append(
+                _target(
+                    f"Tracing adds <= {limit:.0f} µs per call: {row['label']}",
+                    f"{_range(added, '+.2f')} µs",
+                    added["median"] <= limit,
+                    f"end to end: {_range(row['ratio_to_floor'], '.3f')}x the floor's wall "
+                    f"time, {_range(row['cpu_ratio_to_floor'], '.3f')}x its CPU time",
+                    scenario="tracing",
                     key=row["key"],
                 )
             )

@@ -1,4 +1,4 @@
-"""Parallel's Chat and Responses APIs inside LlamaIndex, DSPy and plain Python.
+"""Parallel's Chat, Responses, Search and Extract APIs inside LlamaIndex, DSPy and plain Python.
 
 This module is the public surface of the shared core: the plain callable, `ParallelChat`,
 `ParallelConfig`, the result types and the error tree. The framework adapters live in
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         AuthenticationError,
         BadRequestError,
         BatchError,
+        BudgetExceededError,
         ChatRequest,
         ChatStream,
         Citation,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
         RedirectError,
         Research,
         ResponseFailedError,
+        ResponseNotFinishedError,
         ResponseTooLargeError,
         ServerError,
         Source,
@@ -62,6 +64,8 @@ if TYPE_CHECKING:
         WebSearchAction,
         WebSearchCall,
     )
+    from ._core._web_types import ExtractError, ExtractResult, SearchResult, WebResult
+    from ._search import aextract, asearch, extract, search
 
 __all__ = [
     "APIConnectionError",
@@ -71,11 +75,14 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "BudgetExceededError",
     "ChatRequest",
     "ChatStream",
     "Citation",
     "CitedSpan",
     "Completion",
+    "ExtractError",
+    "ExtractResult",
     "FieldBasis",
     "InputError",
     "MissingAPIKeyError",
@@ -91,20 +98,27 @@ __all__ = [
     "RedirectError",
     "Research",
     "ResponseFailedError",
+    "ResponseNotFinishedError",
     "ResponseTooLargeError",
+    "SearchResult",
     "ServerError",
     "Source",
     "StreamError",
     "StreamPart",
     "UnprocessableRequestError",
+    "WebResult",
     "WebSearchAction",
     "WebSearchCall",
     "__version__",
     "acomplete",
+    "aextract",
+    "asearch",
     "astream",
     "complete",
     "configure",
     "default_chat",
+    "extract",
+    "search",
     "stream",
 ]
 
@@ -113,9 +127,17 @@ _CHAT_NAMES = frozenset(
 )
 
 
+_SEARCH_NAMES = frozenset({"aextract", "asearch", "extract", "search"})
+_WEB_TYPES = frozenset({"ExtractError", "ExtractResult", "SearchResult", "WebResult"})
+
+
 def __getattr__(name: str) -> Any:
     if name in _CHAT_NAMES:
         module = importlib.import_module("._chat", __name__)
+    elif name in _SEARCH_NAMES:
+        module = importlib.import_module("._search", __name__)
+    elif name in _WEB_TYPES:
+        module = importlib.import_module("._core._web_types", __name__)
     elif name in __all__:
         module = importlib.import_module("._core", __name__)
     else:

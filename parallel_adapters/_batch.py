@@ -46,6 +46,7 @@ from ._journal import (
     error_record,
     fingerprint,
     id_key,
+    incomplete_record,
 )
 
 __all__ = ["BatchItem", "BatchRunner", "Progress", "halt_message"]
@@ -273,11 +274,14 @@ class BatchRunner:
     def _finish(self, index: int, result: Completion | BaseException) -> None:
         item = self.items[index]
         if self.journal is not None:
-            if isinstance(result, Completion):
+            if isinstance(result, Completion) and result.incomplete:
+                # Returned to the caller, but not counted as answered: asked again next run.
+                record = incomplete_record(item.id, result)
+            elif isinstance(result, Completion):
                 try:
                     record = answer_record(item.id, result, item.request)
                 except OutputParseError as exc:
-                    result, record = exc, error_record(item.id, exc)
+                    result, record = exc, error_record(item.id, exc, item.request)
             else:
                 record = error_record(item.id, result, item.request)
             try:

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ._cli_options import EFFORT_HELP, MODEL_HELP, EffortError, model_for_effort
+
 if TYPE_CHECKING:  # the parser is built for every command: keep it free of the core
     from ._batch import BatchItem, BatchRunner
     from ._journal import Journal
@@ -41,12 +43,9 @@ def add_parser(commands: Any) -> None:
     )
     batch.add_argument("input", type=Path, help="the questions, one JSON object a line")
     batch.add_argument("-o", "--output", type=Path, required=True, help="the answers (JSONL)")
-    batch.add_argument("--model", default=None, help="speed (default), lite, base, core, parallel")
-    batch.add_argument(
-        "--effort",
-        default=None,
-        help="low, medium or high: the Responses API model parallel at that effort",
-    )
+    batch.add_argument("--model", default=None, help=MODEL_HELP)
+    # Checked by model_for_effort (not argparse choices): a refusal is one line, exit 2.
+    batch.add_argument("--effort", default=None, help=EFFORT_HELP)
     batch.add_argument(
         "--concurrency", type=int, default=None, help="requests in flight (default 8)"
     )
@@ -92,17 +91,10 @@ class _Refused(Exception):
 
 
 def _default_model(args: argparse.Namespace) -> str | None:
-    from ._core._prices import REASONING_EFFORTS
-
-    if args.effort is None:
-        return str(args.model) if args.model else None
-    if args.model not in (None, "parallel"):
-        raise _Refused(
-            f"--effort is for the Responses API model 'parallel', not --model {args.model}"
-        )
-    if args.effort not in REASONING_EFFORTS:
-        raise _Refused(f"--effort must be one of {', '.join(REASONING_EFFORTS)}")
-    return f"parallel-{args.effort}"
+    try:
+        return model_for_effort(args.model or None, args.effort)
+    except EffortError as exc:
+        raise _Refused(str(exc)) from None
 
 
 def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -> list[BatchItem]:
@@ -272,7 +264,7 @@ def _run_journal(
         asyncio.run(_arun(runner, err))
     finally:
         runner.progress.close()
-    return _summary(args, argv, runner, err)
+    return _summary(args, argv, runner, err, spent=chat.total_cost, estimate=estimate.dollars)
 
 
 async def _arun(runner: BatchRunner, err: TextIO) -> None:
@@ -304,7 +296,13 @@ async def _arun(runner: BatchRunner, err: TextIO) -> None:
 
 
 def _summary(
-    args: argparse.Namespace, argv: Sequence[str], runner: BatchRunner, err: TextIO
+    args: argparse.Namespace,
+    argv: Sequence[str],
+    runner: BatchRunner,
+    err: TextIO,
+    *,
+    spent: float,
+    estimate: float,
 ) -> int:
     from ._batch import halt_message
 
@@ -328,6 +326,11 @@ def _summary(
             "the resume asks for them again",
             file=err,
         )
+    # Three decimals: the cheapest call is half a cent.
+    print(
+        f"cost: spent ${spent:,.3f} in this run (estimated ${estimate:,.3f} at the start)",
+        file=err,
+    )
     for index in failed[:5]:
         error = runner.results[index]
         print(f"  id {runner.items[index].id!r}: {type(error).__name__}: {error}", file=err)

@@ -12,6 +12,7 @@ from ._core import (
     AsyncChatStream,
     BatchError,
     ChatOptions,
+    ChatRequest,
     ChatStream,
     Completion,
     ConnectionOptions,
@@ -69,7 +70,8 @@ class ParallelChat(ParallelClient):
     its values.
 
     It is also the client the adapters hold: `ParallelLLM.client` and
-    `ParallelEngine.client` are `ParallelChat`s.
+    `ParallelEngine.client` are `ParallelChat`s. Its `search`/`extract` methods (and their
+    async twins) call the Search and Extract APIs over the same key, pools and retries.
     """
 
     def __init__(
@@ -215,7 +217,10 @@ class ParallelChat(ParallelClient):
         params: dict[str, Any],
     ) -> tuple[BatchRunner, Journal | None]:
         _check_concurrency(concurrency)
-        requests = [self.request(prompt, **params) for prompt in _prompt_list(prompts, params)]
+        requests = [
+            _request_at(self, index, prompt, params)
+            for index, prompt in enumerate(_prompt_list(prompts, params))
+        ]
         item_ids = _check_ids(ids, len(requests))
         items = [BatchItem(i, r) for i, r in zip(item_ids, requests, strict=True)]
         opened = Journal(journal) if journal is not None else None
@@ -237,6 +242,20 @@ class ParallelChat(ParallelClient):
                 opened.close()
             raise
         return runner, opened
+
+
+def _request_at(
+    chat: ParallelChat, index: int, prompt: MessagesInput, params: dict[str, Any]
+) -> ChatRequest:
+    try:
+        return chat.request(prompt, **params)
+    except InputError as exc:
+        try:
+            chat.request("a question", **params)
+        except InputError:
+            raise exc from None  # the parameters are wrong, whatever the prompt
+        # One bad prompt in thousands: say which (0-based, as Python counts).
+        raise InputError(f"prompts[{index}]: {exc.message}") from None
 
 
 def _check_ids(ids: Sequence[str | int] | None, count: int) -> list[str | int]:

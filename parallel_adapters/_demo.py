@@ -225,6 +225,33 @@ def _responses(p: _Printer, options: dict[str, Any], model: str) -> None:
     p.citations(answer.citations, "no citations in this answer")
 
 
+_SEARCH_OBJECTIVE = "What is the capital of Japan?"
+
+
+def _search(p: _Printer, options: dict[str, Any], model: str) -> None:
+    from ._chat import ParallelChat
+
+    p.section("search() and extract(): ranked web pages with excerpts, for your own LLM")
+    p.code(f'chat.search("{_SEARCH_OBJECTIVE}", mode="fast", max_results=3)')
+    with ParallelChat(**options) as chat:
+        found = chat.search(_SEARCH_OBJECTIVE, mode="fast", max_results=3)
+        for number, page in enumerate(found.results, 1):
+            p.raw(f"  [{number}] {page.title or page.url} - {page.url}")
+            if page.excerpts:
+                p.line(f'"{textwrap.shorten(page.excerpts[0], 160)}"', 6)
+        cost = "no published price" if found.cost is None else f"${found.cost:.4f}"
+        p.line(f"(search_id {found.search_id}; cost at published prices: {cost})")
+        if found.results:
+            url = found.results[0].url
+            p.code(f'chat.extract("{url}", "capital", full_content=True)')
+            read = chat.extract(url, "capital", full_content=True)
+            for page in read.results:
+                text = page.full_content or page.text
+                p.line(f"{len(text)} characters of full content; excerpts:")
+                for excerpt in page.excerpts:
+                    p.line(f'"{textwrap.shorten(excerpt, 160)}"', 6)
+
+
 def run_demo(out: TextIO, *, live: bool = False, model: str | None = None) -> int:
     """Run every section against the emulator (or the live API); print the backend last."""
     model = model or DEFAULT_MODEL
@@ -233,7 +260,7 @@ def run_demo(out: TextIO, *, live: bool = False, model: str | None = None) -> in
         if not live and os.environ.get("PARALLEL_API_KEY", "").strip():
             p.line("(PARALLEL_API_KEY is set; this demo still runs offline: add --live to use it)")
         p.line(f"parallel-adapters demo, model {model!r}")
-        for section in (_complete, _stream, _llama_index, _dspy, _responses):
+        for section in (_complete, _stream, _llama_index, _dspy, _responses, _search):
             section(p, backend.options, model)
         print(f"\nBackend: {backend.description}", file=out)
     return 0

@@ -28,6 +28,8 @@ from ._core import (
     OutputParseError,
     ParallelError,
 )
+from ._core._budget import billed_after
+from ._core._prices import call_price
 from ._core._request import ChatRequest
 
 try:  # POSIX: keep two batches from appending to one journal at once.
@@ -43,6 +45,7 @@ __all__ = [
     "error_record",
     "fingerprint",
     "id_key",
+    "incomplete_record",
 ]
 
 logger = logging.getLogger("parallel_adapters")
@@ -102,6 +105,7 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
         "basis": [b.model_dump(mode="json") for b in completion.basis],
         "interaction_id": completion.interaction_id,
         "model": completion.model,
+        "cost": completion.cost,
         "fingerprint": fingerprint(request),
     }
     if _wants_json(request):
@@ -115,7 +119,8 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
 def error_record(
     item_id: ItemId, error: BaseException, request: ChatRequest | None = None
 ) -> dict[str, Any]:
-    """The journal line of a failure: its type, message and HTTP status."""
+    """The journal line of a failure: its type, message and HTTP status, and its `cost`:
+    0 when it was surely not billed, the request's price when it may have been."""
     message = error.message if isinstance(error, ParallelError) else str(error)
     record: dict[str, Any] = {
         "id": item_id,
@@ -125,12 +130,32 @@ def error_record(
             "status_code": getattr(error, "status_code", None),
         },
     }
+    record["cost"] = (
+        call_price(request.api, request.model, request.effort)
+        if request is not None and billed_after(error)
+        else 0.0
+    )
     if request is not None:
         record["fingerprint"] = fingerprint(request)
     if isinstance(error, OutputParseError):
         # The answer was received (and billed); keep it even though it did not parse.
         record["text"] = error.text
     return record
+
+
+def incomplete_record(item_id: ItemId, completion: Completion) -> dict[str, Any]:
+    """The journal line of an answer that stopped short (`Completion.incomplete`): a
+    failure, so the next run asks it again, keeping the text that did arrive."""
+    reason = completion.incomplete_reason or "cut short"
+    return {
+        "id": item_id,
+        "error": {
+            "type": "IncompleteAnswer",
+            "message": f"the answer is incomplete ({reason}); it is asked again next run",
+            "status_code": None,
+        },
+        "text": completion.text,
+    }
 
 
 def completion_from_record(record: Mapping[str, Any], request: ChatRequest) -> Completion:
@@ -151,6 +176,7 @@ def completion_from_record(record: Mapping[str, Any], request: ChatRequest) -> C
         interaction_id=record.get("interaction_id"),
         parsed=parsed,
         raw=dict(record),
+        cost=record["cost"] if isinstance(record.get("cost"), (int, float)) else None,
     )
 
 

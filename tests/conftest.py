@@ -86,6 +86,7 @@ def emulator(emulator_server: testing.ParallelEmulator) -> testing.ParallelEmula
     emulator_server.rate_limit = None
     emulator_server.stall_seconds = testing.DEFAULT_STALL_SECONDS
     emulator_server.responder = None  # the research simulator
+    emulator_server.web_responder = None  # the corpus ranking
     return emulator_server
 
 
@@ -94,3 +95,25 @@ def redis_url() -> Iterator[str]:
     """A real Redis on a free loopback port for the session (`bench/_redis_server.py`)."""
     with redis_server() as url:
         yield url
+
+
+@pytest.fixture
+def exporter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The real OpenTelemetry SDK with an in-memory exporter, handed to the kit for one
+    test (its spans: `exporter.get_finished_spans()`); message content capture off.
+
+    `opentelemetry.trace.get_tracer_provider` is patched for the test instead of calling
+    the process-wide `set_tracer_provider`, which works once per process.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    yield memory
+    provider.shutdown()

@@ -27,6 +27,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     BatchError,
+    BudgetExceededError,
     InputError,
     MissingAPIKeyError,
     NotFoundError,
@@ -38,6 +39,7 @@ from ._errors import (
     RateLimitStoreError,
     RedirectError,
     ResponseFailedError,
+    ResponseNotFinishedError,
     ResponseTooLargeError,
     ServerError,
     StreamError,
@@ -48,12 +50,13 @@ from ._request import ChatRequest, normalize_response_format, shape_request
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
 from ._responses import (
     ResponsesAccumulator,
+    basis_from_ranges,
     completion_from_responses_body,
     is_responses_model,
     shape_responses_request,
 )
 from ._sources import Research, Source, research_from_dict, research_to_dict, sources_from_basis
-from ._spans import CitedSpan, WebSearchAction, WebSearchCall, insert_markers
+from ._spans import CitedSpan, WebSearchAction, WebSearchCall, insert_markers, mark_spans
 from ._transport import AsyncChatStream, ChatStream, Transport, is_transient
 
 __all__ = [
@@ -70,6 +73,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "BudgetExceededError",
     "CallCollector",
     "ChatOptions",
     "ChatRequest",
@@ -96,6 +100,7 @@ __all__ = [
     "Research",
     "ResearchFields",
     "ResponseFailedError",
+    "ResponseNotFinishedError",
     "ResponseTooLargeError",
     "ResponsesAccumulator",
     "ServerError",
@@ -108,11 +113,13 @@ __all__ = [
     "WebSearchAction",
     "WebSearchCall",
     "WireMessage",
+    "basis_from_ranges",
     "completion_from_body",
     "completion_from_responses_body",
     "insert_markers",
     "is_responses_model",
     "is_transient",
+    "mark_spans",
     "merge_messages",
     "normalize_response_format",
     "parse_basis",

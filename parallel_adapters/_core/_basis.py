@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -13,6 +16,7 @@ __all__ = [
     "Citation",
     "FieldBasis",
     "Source",
+    "is_web_url",
     "parse_basis",
     "sources_from_basis",
     "unique_citations",
@@ -77,6 +81,24 @@ class FieldBasis(BaseModel):
         return value
 
 
+# Whitespace and control characters: urlsplit strips some, and a browser may read them
+# differently; a source URL has none.
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_web_url(url: str) -> bool:
+    """Only http(s) pages are sources, on both APIs: a `javascript:` or `data:` link in a
+    rendered answer is one click from script. (Cached: an answer cites few pages many times.)"""
+    if _NOT_IN_URL.search(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def parse_basis(raw: Any) -> list[FieldBasis]:
     """Typed basis from the raw JSON value; never raises.
 
@@ -89,15 +111,23 @@ def parse_basis(raw: Any) -> list[FieldBasis]:
         logger.warning("ignoring malformed basis (expected a list, got %s)", type(raw).__name__)
         return []
     parsed: list[FieldBasis] = []
+    dropped = 0
     for index, item in enumerate(raw):
         try:
-            parsed.append(FieldBasis.model_validate(item))
+            entry = FieldBasis.model_validate(item)
         except ValidationError as exc:
             logger.warning(
                 "ignoring malformed basis item %d: %s",
                 index,
                 exc.errors(include_url=False, include_input=False),
             )
+            continue
+        web = [citation for citation in entry.citations if is_web_url(citation.url)]
+        dropped += len(entry.citations) - len(web)
+        entry.citations = web
+        parsed.append(entry)
+    if dropped:
+        logger.warning("dropped %d citation(s) whose URL is not an http(s) address", dropped)
     return parsed
 
 

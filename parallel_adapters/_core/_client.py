@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._config import RESPONSES_MODELS, ChatOptions, ParallelConfig
@@ -11,6 +13,8 @@ from ._request import ChatRequest, shape_request
 from ._response import Completion
 from ._responses import is_responses_model, shape_responses_request
 from ._transport import AsyncChatStream, ChatStream, Transport
+from ._web import extract_from_body, search_from_body, shape_extract, shape_search
+from ._web_types import ExtractResult, SearchResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -69,6 +73,18 @@ class ParallelClient:
     def model(self) -> str:
         """The default model (`config.model`)."""
         return self.config.model
+
+    @property
+    def total_cost(self) -> float:
+        """US dollars this client has spent, at published prices: the `cost` of every
+        answer, plus calls that failed in a way that may still be billed (see
+        docs/errors.md). Calls still in flight are not in it yet."""
+        return self._transport.budget.spent
+
+    @property
+    def max_cost(self) -> float | None:
+        """The spending cap in US dollars (`max_cost=`), or None for none."""
+        return self._transport.budget.max_cost
 
     def request(
         self,
@@ -145,6 +161,105 @@ class ParallelClient:
     def asend_stream(self, request: ChatRequest) -> AsyncChatStream:
         """The async `send_stream`."""
         return self._transport.astream(request)
+
+    # -- Search and Extract APIs ---------------------------------------------------------
+
+    def search(
+        self,
+        objective: str | None = None,
+        queries: str | Iterable[str] | None = None,
+        *,
+        mode: str | None = None,
+        max_results: int | None = None,
+        include_domains: Iterable[str] | None = None,
+        exclude_domains: Iterable[str] | None = None,
+        after_date: str | datetime.date | None = None,
+        max_chars_total: int | None = None,
+        session_id: str | None = None,
+        **options: Any,
+    ) -> SearchResult:
+        """Search the web: ranked pages with excerpts (`POST /v1/search`).
+
+        Takes the arguments of `parallel_adapters.search`; shares this client's key,
+        connection pools and retries, with a rate budget of the Search API's own.
+        Refused input raises `InputError` before anything is sent.
+        """
+        request = shape_search(
+            objective,
+            queries,
+            mode=mode,
+            max_results=max_results,
+            include_domains=include_domains,
+            exclude_domains=exclude_domains,
+            after_date=after_date,
+            max_chars_total=max_chars_total,
+            session_id=session_id,
+            **options,
+        )
+        return self._transport.web_call(request, search_from_body)
+
+    async def asearch(
+        self,
+        objective: str | None = None,
+        queries: str | Iterable[str] | None = None,
+        *,
+        mode: str | None = None,
+        max_results: int | None = None,
+        include_domains: Iterable[str] | None = None,
+        exclude_domains: Iterable[str] | None = None,
+        after_date: str | datetime.date | None = None,
+        max_chars_total: int | None = None,
+        session_id: str | None = None,
+        **options: Any,
+    ) -> SearchResult:
+        """The async `search`."""
+        request = shape_search(
+            objective,
+            queries,
+            mode=mode,
+            max_results=max_results,
+            include_domains=include_domains,
+            exclude_domains=exclude_domains,
+            after_date=after_date,
+            max_chars_total=max_chars_total,
+            session_id=session_id,
+            **options,
+        )
+        return await self._transport.aweb_call(request, search_from_body)
+
+    def extract(
+        self,
+        urls: str | Iterable[str],
+        objective: str | None = None,
+        *,
+        queries: str | Iterable[str] | None = None,
+        full_content: bool | Mapping[str, Any] = False,
+        **options: Any,
+    ) -> ExtractResult:
+        """Read pages: excerpts (and, if asked, full content) per URL (`POST /v1/extract`).
+
+        Takes the arguments of `parallel_adapters.extract`; refused input raises
+        `InputError` before anything is sent.
+        """
+        request = shape_extract(
+            urls, objective, queries=queries, full_content=full_content, **options
+        )
+        return self._transport.web_call(request, extract_from_body)
+
+    async def aextract(
+        self,
+        urls: str | Iterable[str],
+        objective: str | None = None,
+        *,
+        queries: str | Iterable[str] | None = None,
+        full_content: bool | Mapping[str, Any] = False,
+        **options: Any,
+    ) -> ExtractResult:
+        """The async `extract`."""
+        request = shape_extract(
+            urls, objective, queries=queries, full_content=full_content, **options
+        )
+        return await self._transport.aweb_call(request, extract_from_body)
 
     def close(self) -> None:
         """Close the HTTP connections; also done by `with client:`."""

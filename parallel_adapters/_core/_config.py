@@ -6,9 +6,18 @@ import math
 import os
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from ._errors import InputError, MissingAPIKeyError
+from ._errors import InputError, MissingAPIKeyError, redact_text
 from ._ratestore import check_store_url, redact_store_url
 
 __all__ = [
@@ -36,6 +45,11 @@ RATE_LIMIT_STORE_ENV = "PARALLEL_RATE_LIMIT_STORE"
 DEFAULT_RATE_LIMIT_STORE = "memory"
 # A whole number, or "off" for no client-side limiter.
 REQUESTS_PER_MINUTE_ENV = "PARALLEL_REQUESTS_PER_MINUTE"
+
+# OpenTelemetry: prompt and answer text go on spans only when this is "true" (the GenAI
+# conventions' switch); the conventions followed are those of GENAI_SEMCONV.
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+GENAI_SEMCONV = "open-telemetry/semantic-conventions-genai@002c8a6e (Development)"
 
 # The Chat API's models; any other name (but the Responses API's) is refused before sending.
 MODELS: tuple[str, ...] = ("speed", "lite", "base", "core")
@@ -89,6 +103,28 @@ MAX_KEEPALIVE_CONNECTIONS = 500
 AuthHeader = Literal["bearer", "x-api-key"]
 
 
+def is_known_model(model: str) -> bool:
+    """A Chat API model (exact name) or a Responses API one (any case)."""
+    return model in MODELS or model.strip().lower() in RESPONSES_MODELS
+
+
+def unknown_model_message(model: object) -> str:
+    """Why `model` is refused, naming the models of both APIs."""
+    return (
+        f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}; "
+        f"the Responses API's are {', '.join(RESPONSES_MODELS)}"
+    )
+
+
+def effort_on_chat_model_message(model: str) -> str:
+    """Why a reasoning effort with Chat model `model` is refused: it would do nothing."""
+    return (
+        f"reasoning_effort is for the Responses API (model 'parallel'); the Chat API model "
+        f"{model!r} has no effort and would ignore it: pass model='parallel' (or "
+        f"'parallel-low|medium|high'), or drop reasoning_effort"
+    )
+
+
 class ConnectionOptions(TypedDict, total=False):
     """The keyword options of `ParallelConfig` but `model`, for type checkers:
     `ParallelChat(model, **options)`. A test keeps it in step with `ParallelConfig`."""
@@ -109,6 +145,7 @@ class ConnectionOptions(TypedDict, total=False):
     max_retry_after: float
     max_response_bytes: int
     max_line_bytes: int
+    max_cost: float | None
 
 
 class ChatOptions(ConnectionOptions, total=False):
@@ -135,8 +172,9 @@ class ParallelConfig(BaseModel):
     """Where the API is: `PARALLEL_BASE_URL` when not given, else `https://api.parallel.ai`.
     Starts with `http://` or `https://`, without `/chat/completions`."""
     model: str = DEFAULT_MODEL
-    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (each
-    call may pass its own)."""
+    """The default model, `speed` unless given: `speed`, `lite`, `base` or `core` (Chat
+    API), `parallel` or `parallel-low|medium|high` (Responses API); each call may pass its
+    own. Any other name is refused here, when the config is built."""
     timeout: float | None = Field(default=None, gt=0)
     """Seconds to wait for a whole answer; None picks one per model (`MODEL_TIMEOUTS`:
     60 s for speed, 180 s lite, 300 s base, 600 s core)."""
@@ -151,7 +189,8 @@ class ParallelConfig(BaseModel):
     reasoning_effort: ReasoningEffort | None = None
     """Responses API only (model `"parallel"`): `"low"`, `"medium"` or `"high"`, sent as
     `reasoning.effort`; None (the default) leaves the server's default, medium. A model
-    name with a pinned effort (e.g. `"parallel-high"`) overrides it."""
+    name with a pinned effort (e.g. `"parallel-high"`) overrides it. Refused with a Chat
+    API `model`, which has no effort."""
     requests_per_minute: int | None = Field(default=300, gt=0)
     """The client-side rate limit, shared by every client and thread of this process using
     the same key and `base_url`; None turns it off."""
@@ -181,6 +220,10 @@ class ParallelConfig(BaseModel):
     max_line_bytes: int = Field(default=MAX_LINE_BYTES, gt=0)
     """The longest single line of a stream read, in bytes after decompression (default
     16 MiB); a longer one raises `ResponseTooLargeError`."""
+    max_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """A spending cap in US dollars for each client built with these settings (None: no
+    cap). A call that would take the client's `total_cost` over it raises
+    `BudgetExceededError` before anything is sent. See docs/cost-and-tracing.md."""
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -225,6 +268,20 @@ class ParallelConfig(BaseModel):
             raise ValueError("model must be a non-empty string")
         return value
 
+    @model_validator(mode="after")
+    def _model_and_effort(self) -> ParallelConfig:
+        # Refused here, when the object is built, rather than at the first call.
+        if not is_known_model(self.model):
+            raise ValueError(unknown_model_message(self.model))
+        if self.reasoning_effort is not None and self.model.strip().lower() not in RESPONSES_MODELS:
+            raise ValueError(effort_on_chat_model_message(self.model))
+        return self
+
+    # True when base_url was read from PARALLEL_BASE_URL: saved state leaves it out, so a
+    # loaded copy resolves the address where it is loaded (never the emulator's address
+    # it was saved with, which would receive the real key).
+    _base_url_from_env: bool = PrivateAttr(default=False)
+
     @field_validator("rate_limit_store")
     @classmethod
     def _store_url(cls, value: str) -> str:
@@ -253,19 +310,19 @@ class ParallelConfig(BaseModel):
             env_key = os.environ.get(API_KEY_ENV)
             if env_key:
                 values["api_key"] = env_key
-        if "base_url" not in values and os.environ.get(BASE_URL_ENV):
+        from_env = "base_url" not in values and bool(os.environ.get(BASE_URL_ENV))
+        if from_env:
             values["base_url"] = os.environ[BASE_URL_ENV]
         if "rate_limit_store" not in values and os.environ.get(RATE_LIMIT_STORE_ENV):
             values["rate_limit_store"] = os.environ[RATE_LIMIT_STORE_ENV]
         if "requests_per_minute" not in values and os.environ.get(REQUESTS_PER_MINUTE_ENV):
             values["requests_per_minute"] = _rate_from_env(os.environ[REQUESTS_PER_MINUTE_ENV])
         try:
-            return cls(**values)
+            config = cls(**values)
         except ValidationError as exc:
             # Built without the inputs: never echo a secret (or a list holding one) back.
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
-                for err in exc.errors(include_url=False, include_input=False)
+                _problem(err) for err in exc.errors(include_url=False, include_input=False)
             )
             raise InputError(
                 _redact(f"invalid option(s): {problems}", values.get("api_key"))
@@ -277,15 +334,26 @@ class ParallelConfig(BaseModel):
             if isinstance(store, str):
                 message = message.replace(store, redact_store_url(store))
             raise InputError(message) from None
+        config._base_url_from_env = from_env
+        return config
 
     def __getstate__(self) -> dict[Any, Any]:
-        # A pickle is saved state: it never holds the key. The loaded copy reads
-        # PARALLEL_API_KEY where it is loaded, as the adapters' pickles do.
+        # A pickle is saved state: it never holds the key, nor an address read from the
+        # environment. The loaded copy reads PARALLEL_API_KEY (and PARALLEL_BASE_URL, if it
+        # was read) where it is loaded, as the adapters' pickles do.
         state = super().__getstate__()
         state["__dict__"] = {**state["__dict__"], "api_key": None}
+        if self._base_url_from_env:
+            state["__dict__"]["base_url"] = DEFAULT_BASE_URL
         return state
 
     def __setstate__(self, state: dict[Any, Any]) -> None:
+        private = state.get("__pydantic_private__") or {}
+        if private.get("_base_url_from_env"):
+            env_url = os.environ.get(BASE_URL_ENV)
+            url = type(self)._strip_slash(env_url) if env_url else DEFAULT_BASE_URL
+            state["__dict__"] = {**state["__dict__"], "base_url": url}
+            private["_base_url_from_env"] = bool(env_url)
         env_key = os.environ.get(API_KEY_ENV)
         if state["__dict__"].get("api_key") is None and env_key:
             try:
@@ -300,7 +368,10 @@ class ParallelConfig(BaseModel):
         if not changes:
             return self
         data: dict[str, Any] = {**dict(self), **changes}
-        return type(self).from_options(**data)
+        changed = type(self).from_options(**data)
+        if "base_url" not in changes:
+            changed._base_url_from_env = self._base_url_from_env
+        return changed
 
     def require_key(self) -> str:
         """The key in clear, for the transport; `MissingAPIKeyError` when none is set."""
@@ -344,6 +415,16 @@ class ParallelConfig(BaseModel):
         data["api_key_set"] = self.api_key is not None
         return data
 
+    def saved_options(self) -> dict[str, Any]:
+        """The options a saved program stores (DSPy's `save()`): `public_dict()` without
+        `api_key_set`, and without `base_url` when it was read from `PARALLEL_BASE_URL`,
+        so the loaded copy resolves the address where it is loaded, as a new one does."""
+        data = self.public_dict()
+        del data["api_key_set"]
+        if self._base_url_from_env:
+            del data["base_url"]
+        return data
+
 
 def _rate_from_env(text: str) -> int | None:
     value = text.strip()
@@ -360,8 +441,29 @@ def _rate_from_env(text: str) -> int | None:
 _NULLABLE = frozenset({"requests_per_minute"})
 
 
+def _problem(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "options"
+    # pydantic prefixes a validator's own ValueError with "Value error, ".
+    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+
+
 def _redact(text: str, secret: Any) -> str:
     raw = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-    if isinstance(raw, str) and raw:
-        text = text.replace(raw, "***")
-    return text
+    return redact_text(text, raw) if isinstance(raw, str) else text
+
+
+# Search and Extract APIs (GA, `/v1`). Their documented limits differ from the Chat API's,
+# so each draws from a budget of its own: docs.parallel.ai getting-started/rate-limits,
+# copy of 2026-10-08 ("Search | 600 per min", "Extract | 600 per min").
+SEARCH_PATH = "/v1/search"
+EXTRACT_PATH = "/v1/extract"
+WEB_REQUESTS_PER_MINUTE: dict[str, int] = {"search": 600, "extract": 600}
+# Documented timing: Search 200 ms-3 s, Extract 1-20 s (live fetches); ~10x headroom each.
+WEB_TIMEOUTS: dict[str, float] = {"search": 30.0, "extract": 120.0}
+# Documented request limits, checked before sending (SDK 1.3.7 types, SourcePolicy docs).
+MAX_EXTRACT_URLS = 20
+MAX_SOURCE_DOMAINS = 200
+# The mode the Search API uses when none is sent (SDK 1.3.7: "Defaults to `advanced`").
+SERVER_DEFAULT_SEARCH_MODE = "advanced"
+# The Search API's price covers this many results; more are billed per result.
+SEARCH_INCLUDED_RESULTS = 10

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import html
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -13,6 +15,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchError",
+    "BudgetExceededError",
     "InputError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -24,6 +27,7 @@ __all__ = [
     "RateLimitStoreError",
     "RedirectError",
     "ResponseFailedError",
+    "ResponseNotFinishedError",
     "ResponseTooLargeError",
     "ServerError",
     "StreamError",
@@ -32,7 +36,14 @@ __all__ = [
     "message_from_body",
     "parse_retry_after",
     "redact_error",
+    "redact_text",
+    "text_body_summary",
 ]
+
+# Keys shorter than this are not blanked from messages: a real key is tens of characters,
+# while a short one ("e", "test", used with the emulator) would garble ordinary words
+# ("Unauthoriz***d") and guards nothing a guess would not find. docs/errors.md states it.
+MIN_REDACTED_KEY_CHARS = 8
 
 
 class ParallelError(Exception):
@@ -218,6 +229,22 @@ class ResponseFailedError(ServerError):
         self.code = code
 
 
+class ResponseNotFinishedError(ServerError):
+    """The Responses API sent a response object that is not a finished answer: `status`
+    `queued` or `in_progress` (a run still going, with no output yet), or `cancelled`.
+
+    Not retried: a run still going may yet be billed, and a cancelled one was stopped on
+    purpose. (`incomplete` is an answer: it comes back with `Completion.incomplete`.)
+
+    Attributes:
+        status: The run's `status` as the server sent it.
+    """
+
+    def __init__(self, message: str, *, status: str, body: Any = None) -> None:
+        super().__init__(message, status_code=None, body=body, retryable=False)
+        self.status = status
+
+
 class RateLimitStoreError(ParallelError):
     """The shared rate-limit store (`rate_limit_store`) could not be used.
 
@@ -231,6 +258,26 @@ class RateLimitStoreError(ParallelError):
     def __init__(self, message: str, *, store: str) -> None:
         super().__init__(message)
         self.store = store
+
+
+class BudgetExceededError(ParallelError):
+    """A call would take the client's spending over its `max_cost`: nothing was sent.
+
+    Attributes:
+        max_cost: The cap, in US dollars.
+        spent: What the client had spent when the call was refused (dollars).
+        reserved: What calls still in flight had reserved (dollars).
+        price: The price of the refused call (dollars).
+    """
+
+    def __init__(
+        self, message: str, *, max_cost: float, spent: float, reserved: float, price: float
+    ) -> None:
+        super().__init__(message)
+        self.max_cost = max_cost
+        self.spent = spent
+        self.reserved = reserved
+        self.price = price
 
 
 class APITimeoutError(ParallelError):
@@ -364,13 +411,37 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+# Of a body that is not JSON (a proxy's HTML error page), this many characters of text
+# go into the message, on one line.
+MAX_TEXT_BODY_CHARS = 200
+_INVISIBLE = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def text_body_summary(status_code: int, content_type: str | None, text: str) -> str:
+    """One line for an error body that is not JSON: the status, the content type and at
+    most `MAX_TEXT_BODY_CHARS` characters of its text, markup stripped."""
+    stripped = html.unescape(_TAG.sub(" ", _INVISIBLE.sub(" ", text)))
+    words = " ".join(stripped.split())
+    if len(words) > MAX_TEXT_BODY_CHARS:
+        words = words[: MAX_TEXT_BODY_CHARS - 1].rstrip() + "…"
+    kind = content_type.split(";")[0].strip() if content_type else "no content type"
+    summary = f"the server answered HTTP {status_code} with {kind}, not JSON"
+    return f"{summary}: {words}" if words else summary
+
+
 def error_from_status(
     status_code: int,
     body: Any,
     headers: Mapping[str, str] | None = None,
 ) -> APIStatusError:
-    """The typed error for an HTTP error answer, with the server's own message."""
-    message = message_from_body(body) or f"the server answered HTTP {status_code}"
+    """The typed error for an HTTP error answer, with the server's own message (one line
+    of text for a body that is not JSON, e.g. a proxy's HTML page)."""
+    if isinstance(body, str):
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        message = text_body_summary(status_code, lowered.get("content-type"), body)
+    else:
+        message = message_from_body(body) or f"the server answered HTTP {status_code}"
     cls = _BY_STATUS.get(status_code)
     if cls is RateLimitError:
         return RateLimitError(
@@ -391,10 +462,19 @@ def _redact_value(value: Any, secret: str) -> Any:
     return value
 
 
+def redact_text(text: str, secret: str | None) -> str:
+    """`text` with `secret` blanked as `***`, when it is long enough to be a secret
+    (`MIN_REDACTED_KEY_CHARS`)."""
+    if not secret or len(secret) < MIN_REDACTED_KEY_CHARS:
+        return text
+    return text.replace(secret, "***")
+
+
 def redact_error(error: ParallelError, secret: str | None) -> ParallelError:
     """The same error with `secret` (the configured key) blanked from everything the
-    server put in it: a server may echo the key it was sent (`Incorrect API key: sk-…`)."""
-    if not secret:
+    server put in it: a server may echo the key it was sent (`Incorrect API key: sk-…`).
+    Keys shorter than `MIN_REDACTED_KEY_CHARS` are left: see `redact_text`."""
+    if not secret or len(secret) < MIN_REDACTED_KEY_CHARS:
         return error
     for name, value in list(vars(error).items()):
         if isinstance(value, (str, Mapping, list, tuple)):

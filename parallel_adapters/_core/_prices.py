@@ -9,6 +9,9 @@ Sources (docs.parallel.ai, `getting-started/pricing.md`):
   (it is still served), so these are the last published figures.
 - Responses API (model `parallel`): `reasoning.effort` low $10, medium $50 (the server's
   default), high $250 per 1,000 successful requests, as of 2026-10-08.
+- Search API: `turbo`/`fast` $1, `basic`/`advanced` (the server's default) $5 per 1,000
+  requests of up to 10 results; each further result $1 per 1,000. Extract API: $1 per
+  1,000 URLs. Same page, copy of 2026-10-08.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ._config import REASONING_EFFORTS, RESPONSES_MODEL
+from ._config import (
+    REASONING_EFFORTS,
+    RESPONSES_MODEL,
+    SEARCH_INCLUDED_RESULTS,
+    SERVER_DEFAULT_SEARCH_MODE,
+)
 
 __all__ = [
     "PRICES_SOURCE",
@@ -26,8 +34,11 @@ __all__ = [
     "REASONING_EFFORTS",
     "CostEstimate",
     "billed_model",
+    "call_price",
     "estimate_cost",
+    "extract_cost",
     "price_per_request",
+    "search_cost",
 ]
 
 PRICES_SOURCE = "https://docs.parallel.ai/getting-started/pricing"
@@ -58,6 +69,22 @@ def billed_model(model: str, reasoning_effort: str | None = None) -> str:
 def price_per_request(model: str, reasoning_effort: str | None = None) -> float | None:
     """Dollars for one successful request, or None for a model without a published price."""
     per_1000 = PRICE_PER_1000.get(billed_model(model, reasoning_effort))
+    return None if per_1000 is None else per_1000 / 1000.0
+
+
+# The price table of each API the kit calls, by the name `call_price` is given. A new
+# API (Search, Extract) adds its table here and `call_price` prices it.
+_TABLES: dict[str, dict[str, float]] = {"chat": PRICE_PER_1000, "responses": PRICE_PER_1000}
+
+
+def call_price(api: str, model: str, effort: str | None = None) -> float | None:
+    """Dollars one successful call costs: `api` is the API called (`"chat"`,
+    `"responses"`), `model` the model or processor billed, `effort` the Responses API
+    reasoning effort sent (None: the server's default). None when no price is published."""
+    table = _TABLES.get(api)
+    if table is None:
+        return None
+    per_1000 = table.get(billed_model(model, effort))
     return None if per_1000 is None else per_1000 / 1000.0
 
 
@@ -107,3 +134,24 @@ def estimate_cost(models: Iterable[str]) -> CostEstimate:
         calls_by_model=dict(counts),
         unpriced=unpriced,
     )
+
+
+# Search and Extract APIs, US dollars per 1,000 (see the module's docstring).
+SEARCH_PRICE_PER_1000: dict[str, float] = {"turbo": 1.0, "fast": 1.0, "basic": 5.0, "advanced": 5.0}
+SEARCH_EXTRA_RESULT_PER_1000 = 1.0
+EXTRACT_URL_PER_1000 = 1.0
+
+
+def search_cost(mode: str | None, results: int) -> float | None:
+    """Dollars for one search in `mode` (None: the server's default) that returned
+    `results` pages, or None for a mode without a published price."""
+    per_1000 = SEARCH_PRICE_PER_1000.get(mode or SERVER_DEFAULT_SEARCH_MODE)
+    if per_1000 is None:
+        return None
+    extra = max(0, results - SEARCH_INCLUDED_RESULTS)
+    return round((per_1000 + extra * SEARCH_EXTRA_RESULT_PER_1000) / 1000.0, 9)
+
+
+def extract_cost(urls: int) -> float:
+    """Dollars for one extraction of `urls` URLs."""
+    return round(urls * EXTRACT_URL_PER_1000 / 1000.0, 9)

@@ -169,7 +169,7 @@ class RequestLimiter:
         )
 
 
-_limiters: dict[tuple[str, str, str, int, float], RequestLimiter] = {}
+_limiters: dict[tuple[str, str, str, int, float, str], RequestLimiter] = {}
 _lock = threading.Lock()
 
 
@@ -179,18 +179,23 @@ def shared_limiter(
     requests_per_minute: int,
     window_seconds: float = 60.0,
     store: str = MEMORY,
+    api: str = "chat",
 ) -> RequestLimiter:
-    """The process-wide limiter for this store, endpoint and key (the key is only hashed).
+    """The process-wide limiter for this store, endpoint, key (only hashed) and API.
+
+    `api` names the budget: the Chat and Responses APIs share `"chat"`; the Search and
+    Extract APIs, whose documented limits differ, count apart (`"search"`, `"extract"`).
 
     Raises `RateLimitStoreError` if the store cannot be opened.
     """
     digest = hashlib.sha256(api_key.encode()).hexdigest()
-    key = (store, base_url, digest, requests_per_minute, window_seconds)
+    key = (store, base_url, digest, requests_per_minute, window_seconds, api)
     with _lock:
         limiter = _limiters.get(key)
         if limiter is None:
             # What the store sees: a hash of the endpoint and of the key's hash.
-            budget_id = hashlib.sha256(f"{base_url}\n{digest}".encode()).hexdigest()[:32]
+            seed = f"{base_url}\n{digest}" + ("" if api == "chat" else f"\n{api}")
+            budget_id = hashlib.sha256(seed.encode()).hexdigest()[:32]
             limiter = _limiters[key] = RequestLimiter(
                 requests_per_minute,
                 window_seconds=window_seconds,

@@ -11,11 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._config import MODELS, RESPONSES_MODELS
+from ._config import MODELS, effort_on_chat_model_message, unknown_model_message
 from ._errors import InputError
 from ._messages import MessagesInput, merge_messages
 
-__all__ = ["ChatRequest", "normalize_response_format", "shape_request"]
+__all__ = [
+    "ChatRequest",
+    "check_previous_interaction_id",
+    "normalize_response_format",
+    "shape_request",
+]
 
 # Accepted for OpenAI compatibility, documented as ignored by the server: not sent.
 IGNORED_PARAMS = frozenset(
@@ -233,6 +238,20 @@ def _check_wire_body(body: dict[str, Any]) -> None:
         raise InputError(f"the request cannot be sent as JSON: {exc}") from None
 
 
+def check_previous_interaction_id(value: object) -> None:
+    """Refuses a follow-up id that is not a non-blank string, on both APIs: dropping an
+    empty one would start a new conversation where the caller asked to continue one."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise InputError("previous_interaction_id must be a string")
+    if not value.strip():
+        raise InputError(
+            "previous_interaction_id is empty; pass the id of the answer to follow up on "
+            "(Completion.interaction_id), or None to start a new conversation"
+        )
+
+
 def shape_request(
     messages: MessagesInput,
     *,
@@ -247,10 +266,10 @@ def shape_request(
     if not isinstance(model, str) or not model.strip():
         raise InputError(f"model must be a non-empty string, got {model!r}")
     if model not in MODELS:
-        raise InputError(
-            f"unknown model {model!r}: the Parallel Chat API's models are {', '.join(MODELS)}; "
-            f"the Responses API's are {', '.join(RESPONSES_MODELS)}"
-        )
+        raise InputError(unknown_model_message(model))
+    if params.get("reasoning_effort") is not None:
+        # Dropped like the sampling parameters, it would be an option that does nothing.
+        raise InputError(effort_on_chat_model_message(model))
     n = params.get("n")
     if n is not None and n != 1:
         raise InputError(f"n={n!r} is not supported: the Parallel Chat API returns one choice")
@@ -262,8 +281,7 @@ def shape_request(
             raise InputError(
                 f"unknown parameter {param!r}; pass provider-specific fields in extra_body"
             )
-    if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
-        raise InputError("previous_interaction_id must be a string")
+    check_previous_interaction_id(previous_interaction_id)
     if extra_body is not None and not isinstance(extra_body, Mapping):
         raise InputError(f"extra_body must be a dict, got {type(extra_body).__name__}")
 

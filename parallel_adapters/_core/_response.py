@@ -58,11 +58,14 @@ class Completion:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     """The decoded response body (a stream's chunks are merged into the same shape), for
     what is not typed."""
-    # A research-model stream that ended with no `[DONE]`, no finish_reason and no
-    # basis: the connection closed cleanly, but the answer may be cut short.
     incomplete: bool = False
-    """True when a research-model stream closed cleanly but with no end marker, no
-    finish reason and no basis: the text may be cut short."""
+    """True when the text may be cut short: the Responses API said `status: "incomplete"`
+    (see `incomplete_reason`), or a stream closed cleanly without its end (no
+    `response.completed`; on the Chat API no `[DONE]`, finish reason or basis). A batch
+    journals such an answer as a failure, to be asked again."""
+    incomplete_reason: str | None = None
+    """Why the Responses API stopped short (`incomplete_details.reason`, e.g.
+    `"max_output_tokens"`), when `incomplete` comes from the server; else None."""
     # Responses API only (empty for Chat API answers): the cited spans of `text`, one per
     # `url_citation` annotation in order, and the searches and page reads behind them.
     cited_spans: list[CitedSpan] = field(default_factory=list)
@@ -71,6 +74,10 @@ class Completion:
     web_search_calls: list[WebSearchCall] = field(default_factory=list)
     """Responses API only: the searches and page reads the research made, in order.
     Empty for Chat API answers."""
+    cost: float | None = None
+    """What this answer cost in US dollars, at the published price of the model and
+    reasoning effort it was billed for (see docs/cost-and-tracing.md); None where no
+    price is published, and for an answer not read from the API."""
 
     def __str__(self) -> str:
         return self.text

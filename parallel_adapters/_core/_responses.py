@@ -13,10 +13,11 @@ import json
 import logging
 import threading
 import warnings
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._basis import Citation, FieldBasis
+from ._basis import Citation, FieldBasis, is_web_url
 from ._config import (
     METADATA_MAX_KEY_CHARS,
     METADATA_MAX_KEYS,
@@ -26,22 +27,25 @@ from ._config import (
     RESPONSES_MODEL,
     RESPONSES_MODELS,
 )
-from ._errors import InputError, ResponseFailedError, ServerError
+from ._errors import InputError, ResponseFailedError, ResponseNotFinishedError, ServerError
+from ._graphemes import boundaries
 from ._messages import MessagesInput, merge_messages
 from ._request import (
     IGNORED_PARAMS,
     MEANINGFUL_IGNORED_PARAMS,
     ChatRequest,
     _check_wire_body,
+    check_previous_interaction_id,
     normalize_response_format,
 )
 from ._response import Completion, _parse_output
-from ._spans import CitedSpan, web_search_calls
+from ._spans import CitedSpan, trusted_span, web_search_calls
 
 logger = logging.getLogger("parallel_adapters")
 
 __all__ = [
     "ResponsesAccumulator",
+    "basis_from_ranges",
     "completion_from_responses_body",
     "is_responses_model",
     "shape_responses_request",
@@ -168,8 +172,7 @@ def shape_responses_request(
             raise InputError(
                 f"unknown parameter {param!r}; pass provider-specific fields in extra_body"
             )
-    if previous_interaction_id is not None and not isinstance(previous_interaction_id, str):
-        raise InputError("previous_interaction_id must be a string")
+    check_previous_interaction_id(previous_interaction_id)
 
     instructions, wire_input, size = _input(messages)
     if size > RESPONSES_MAX_INPUT_CHARS:
@@ -185,7 +188,7 @@ def shape_responses_request(
         body["reasoning"] = {"effort": effort}
     if text_format is not None:
         body["text"] = {"format": text_format}
-    if previous_interaction_id:
+    if previous_interaction_id is not None:
         body["previous_response_id"] = previous_interaction_id
     if metadata is not None:
         body["metadata"] = _check_metadata(metadata)
@@ -200,11 +203,64 @@ def shape_responses_request(
 # -- reading answers ---------------------------------------------------------------------
 
 
-def _message_text(output: Any) -> tuple[str, list[CitedSpan]]:
-    """The joined `output_text` of the `message` items, with annotation offsets shifted to
-    match; items are found by type, never by position."""
+# One usable `url_citation`: (url, title, start, end); start is -1 when its offsets were
+# not usable (the page is still a source). Tuples: 100,000 of them are read per answer.
+_Note = tuple[str, str | None, int, int]
+_NO_SPAN = -1
+
+
+class _Dropped:
+    def __init__(self) -> None:
+        self.offsets = 0
+        self.urls = 0
+
+    def log(self) -> None:
+        if self.urls:
+            logger.warning(
+                "dropped %d url_citation annotation(s) whose URL is not an http(s) address",
+                self.urls,
+            )
+        if self.offsets:
+            logger.warning(
+                "dropped the span of %d url_citation annotation(s) with unusable offsets "
+                "(reversed, negative, past the end, or not integers); their sources are kept",
+                self.offsets,
+            )
+
+
+def _notes(
+    annotations: list[Any], length: int, offset: int, dropped: _Dropped, notes: list[_Note]
+) -> None:
+    """Appends the usable `url_citation`s of one text part to `notes`, offsets shifted by
+    `offset`. `type(x) is int`: a bool is an int to Python, never to the API."""
+    append = notes.append
+    for raw in annotations:
+        if type(raw) is not dict or raw.get("type") != "url_citation":
+            continue
+        url = raw.get("url")
+        if type(url) is not str or not url:
+            continue
+        if not is_web_url(url):
+            dropped.urls += 1
+            continue
+        title = raw.get("title")
+        if type(title) is not str or not title:
+            title = None
+        start, end = raw.get("start_index"), raw.get("end_index")
+        if type(start) is int and type(end) is int and 0 <= start <= end <= length:
+            append((url, title, start + offset, end + offset))
+        else:
+            dropped.offsets += 1
+            append((url, title, _NO_SPAN, _NO_SPAN))
+
+
+def _message_text(output: Any) -> tuple[str, list[_Note]]:
+    """The joined `output_text` of the `message` items and their usable citations, spans
+    shifted into the joined text and snapped outward to grapheme clusters; items are found
+    by type, never by position."""
     pieces: list[str] = []
-    spans: list[CitedSpan] = []
+    notes: list[_Note] = []
+    dropped = _Dropped()
     offset = 0
     for item in output if isinstance(output, list) else []:
         if not isinstance(item, dict) or item.get("type") != "message":
@@ -215,52 +271,53 @@ def _message_text(output: Any) -> tuple[str, list[CitedSpan]]:
             text = part.get("text")
             if not isinstance(text, str):
                 continue
-            spans.extend(_spans(part.get("annotations"), len(text), offset))
+            annotations = part.get("annotations")
+            if isinstance(annotations, list):
+                _notes(annotations, len(text), offset, dropped, notes)
             pieces.append(text)
             offset += len(text)
-    return "".join(pieces), spans
+    dropped.log()
+    joined = "".join(pieces)
+    bounds = boundaries(joined)
+    if not bounds.trivial:
+        floor, ceil = bounds.floor, bounds.ceil
+        notes = [
+            note if note[2] == _NO_SPAN else (note[0], note[1], floor(note[2]), ceil(note[3]))
+            for note in notes
+        ]
+    return joined, notes
 
 
-def _spans(annotations: Any, length: int, offset: int = 0) -> list[CitedSpan]:
-    spans: list[CitedSpan] = []
-    for note in annotations if isinstance(annotations, list) else []:
-        span = _span(note, length, offset)
-        if span is not None:
-            spans.append(span)
-    return spans
+def _spans_of(notes: list[_Note]) -> list[CitedSpan]:
+    return [
+        trusted_span(start, end, url, title)
+        for url, title, start, end in notes
+        if start != _NO_SPAN
+    ]
 
 
-def _span(note: Any, length: int, offset: int = 0) -> CitedSpan | None:
-    if not isinstance(note, dict) or note.get("type") != "url_citation":
-        return None
-    url, start, end = note.get("url"), note.get("start_index"), note.get("end_index")
-    if not isinstance(url, str) or not url:
-        return None
-    if not isinstance(start, int) or not isinstance(end, int):
-        start, end = 0, 0  # a citation without a usable span still names its source
-    start, end = max(0, min(start, length)), max(0, min(end, length))
-    title = note.get("title")
-    return CitedSpan(
-        start=start + offset,
-        end=max(start, end) + offset,
-        url=url,
-        title=title if isinstance(title, str) else None,
-    )
+def _answer_text(output: Any) -> str:
+    return _message_text(output)[0]
 
 
-def _citations(text: str, spans: list[CitedSpan]) -> list[Citation]:
-    """One per URL, first-seen order; excerpts are the cited passages."""
-    by_url: dict[str, Citation] = {}
-    for span in spans:
-        citation = by_url.get(span.url)
-        if citation is None:
-            citation = by_url[span.url] = Citation(url=span.url, title=span.title)
-        elif citation.title is None and span.title is not None:
-            citation.title = span.title
-        excerpt = text[span.start : span.end]
-        if excerpt.strip() and excerpt not in citation.excerpts:
+def _citations(text: str, notes: Iterable[_Note]) -> list[Citation]:
+    """One per URL, first-seen order; excerpts are the cited passages. Linear: a set of
+    the excerpts kept per URL, however often a page is cited."""
+    by_url: dict[str, tuple[Citation, set[str]]] = {}
+    for url, title, start, end in notes:
+        entry = by_url.get(url)
+        if entry is None:
+            entry = by_url[url] = (Citation(url=url, title=title), set())
+        citation, kept = entry
+        if citation.title is None and title is not None:
+            citation.title = title
+        if start == _NO_SPAN:
+            continue
+        excerpt = text[start:end]
+        if excerpt not in kept and excerpt.strip():
+            kept.add(excerpt)
             citation.excerpts.append(excerpt)
-    return list(by_url.values())
+    return [citation for citation, _ in by_url.values()]
 
 
 def _field_ranges(text: str) -> list[tuple[str, int, int]] | None:
@@ -301,18 +358,37 @@ def _field_ranges(text: str) -> list[tuple[str, int, int]] | None:
         return None
 
 
+def basis_from_ranges(
+    text: str, spans: Sequence[CitedSpan], ranges: Sequence[tuple[str, int, int]]
+) -> list[FieldBasis]:
+    """One `FieldBasis` per (field, start, end) range of `text`, citing the spans that
+    lie inside it. Ranges must not overlap; a span that crosses two backs neither. Linear
+    in the spans (a binary search each), so 2,000 fields and 20,000 spans stay cheap."""
+    order = sorted(range(len(ranges)), key=lambda i: ranges[i][1])
+    starts = [ranges[i][1] for i in order]
+    inside: list[list[_Note]] = [[] for _ in ranges]
+    for span in spans:
+        if span.end <= span.start:
+            continue
+        at = bisect_right(starts, span.start) - 1
+        if at >= 0 and span.end <= ranges[order[at]][2]:
+            inside[order[at]].append((span.url, span.title, span.start, span.end))
+    return [
+        FieldBasis(field=name, citations=_citations(text, notes))
+        for (name, _, _), notes in zip(ranges, inside, strict=True)
+    ]
+
+
 def _basis(
     text: str, spans: list[CitedSpan], citations: list[Citation], structured: bool
 ) -> list[FieldBasis]:
     """One `FieldBasis` per output field, as the Chat API gives; no reasoning or confidence."""
     ranges = _field_ranges(text) if structured else None
     if ranges is None:
-        return [FieldBasis(field="output", citations=[c.model_copy(deep=True) for c in citations])]
-    basis: list[FieldBasis] = []
-    for name, start, end in ranges:
-        inside = [s for s in spans if start <= s.start and s.end <= end and s.end > s.start]
-        basis.append(FieldBasis(field=name, citations=_citations(text, inside)))
-    return basis
+        # Copies, so that editing one list leaves the other alone; the excerpts are strings.
+        copies = [c.model_copy(update={"excerpts": list(c.excerpts)}) for c in citations]
+        return [FieldBasis(field="output", citations=copies)]
+    return basis_from_ranges(text, spans, ranges)
 
 
 def _is_structured(request: ChatRequest) -> bool:
@@ -333,32 +409,53 @@ def _failure(body: dict[str, Any]) -> ResponseFailedError:
     )
 
 
+# Statuses of a run that has no answer (yet, or ever); `failed` has its own error.
+_UNFINISHED = frozenset({"queued", "in_progress", "cancelled"})
+
+
 def _finish_reason(body: dict[str, Any]) -> str | None:
+    reason = _incomplete_reason(body)
+    if reason is not None:
+        return reason
     status = body.get("status")
-    if status == "incomplete":
-        details = body.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, dict) else None
-        return reason if isinstance(reason, str) and reason else "incomplete"
     return "stop" if status in ("completed", None) else str(status)
 
 
+def _incomplete_reason(body: dict[str, Any]) -> str | None:
+    if body.get("status") != "incomplete":
+        return None
+    details = body.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return reason if isinstance(reason, str) and reason else "incomplete"
+
+
 def completion_from_responses_body(body: Any, request: ChatRequest) -> Completion:
-    """A `Completion` from a Responses object; `ResponseFailedError` when it failed."""
+    """A `Completion` from a Responses object; `ResponseFailedError` when it failed,
+    `ResponseNotFinishedError` when it is queued, in progress or cancelled."""
     if not isinstance(body, dict):
         raise ServerError(
             f"the server sent a {type(body).__name__} instead of a JSON object",
             status_code=None,
             retryable=False,
         )
-    if body.get("status") in ("failed", "cancelled"):
+    status = body.get("status")
+    if status == "failed":
         raise _failure(body)
+    if status in _UNFINISHED:
+        raise ResponseNotFinishedError(
+            f"the research run is {status}, not finished: it has no answer to return"
+            + (" (it was cancelled, so it is not asked again)" if status == "cancelled" else ""),
+            status=str(status),
+            body=body,
+        )
     output = body.get("output")
     if not isinstance(output, list):
         raise ServerError(
             "the server's answer has no output", status_code=None, body=body, retryable=False
         )
-    text, spans = _message_text(output)
-    citations = _citations(text, spans)
+    text, notes = _message_text(output)
+    citations = _citations(text, notes)
+    spans = _spans_of(notes)
     created = body.get("created_at")
     usage = body.get("usage")
     response_id = body.get("id") if isinstance(body.get("id"), str) and body.get("id") else None
@@ -377,6 +474,8 @@ def completion_from_responses_body(body: Any, request: ChatRequest) -> Completio
         raw=body,
         cited_spans=spans,
         web_search_calls=web_search_calls(output),
+        incomplete=status == "incomplete",
+        incomplete_reason=_incomplete_reason(body),
     )
 
 
@@ -385,6 +484,8 @@ class ResponsesAccumulator:
 
     The text comes from `response.output_text.delta` events; the final object of
     `response.completed` is authoritative when it arrives. Unknown events are ignored.
+    The first `response.completed` (or `response.incomplete`) ends the answer: anything
+    after it is ignored and logged, so what the caller saw is what `finish()` returns.
     """
 
     def __init__(self, request: ChatRequest) -> None:
@@ -395,6 +496,7 @@ class ResponsesAccumulator:
         self._last: dict[str, Any] = {}
         # Set by whoever reads the events when `data: [DONE]` arrives.
         self.saw_done = False
+        self._ignored = 0
 
     @property
     def text(self) -> str:
@@ -407,6 +509,9 @@ class ResponsesAccumulator:
         if not isinstance(event, dict):
             return ""
         kind = event.get("type")
+        if self._final is not None:
+            self._ignore(kind)
+            return ""
         response = event.get("response")
         if isinstance(response, dict):
             self._last = response
@@ -431,9 +536,20 @@ class ResponsesAccumulator:
             )
         return ""
 
+    def _ignore(self, kind: Any) -> None:
+        self._ignored += 1
+        if self._ignored == 1:
+            logger.warning(
+                "ignoring a %r event after the stream's end (response.completed): the "
+                "answer is the one completed first",
+                kind,
+            )
+
     def finish(self) -> Completion:
+        if self._ignored > 1:
+            logger.warning("ignored %d events after response.completed", self._ignored)
         final = self._final
-        if final is not None and _message_text(final.get("output"))[0]:
+        if final is not None and _answer_text(final.get("output")):
             return completion_from_responses_body(final, self.request)
         # No usable final object: build one from the deltas and annotation events.
         raw = dict(final or self._last)

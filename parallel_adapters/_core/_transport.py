@@ -21,16 +21,20 @@ import random
 import threading
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import openai
 
 from .._version import __version__
+from ._budget import Budget, billed_after
+from ._call import Call
 from ._config import (
     CHAT_PATH,
     MAX_CONNECTIONS,
     MAX_KEEPALIVE_CONNECTIONS,
     RESPONSES_PATH,
+    WEB_REQUESTS_PER_MINUTE,
+    WEB_TIMEOUTS,
     ParallelConfig,
 )
 from ._errors import (
@@ -66,6 +70,7 @@ from ._sse import (
     is_event_stream,
     read_json_body,
 )
+from ._web import WebRequest
 
 __all__ = ["AsyncChatStream", "ChatStream", "Transport", "is_transient"]
 
@@ -73,6 +78,16 @@ logger = logging.getLogger("parallel_adapters")
 
 USER_AGENT = f"parallel-adapters/{__version__}"
 _T = TypeVar("_T")
+
+
+class _HasCost(Protocol):
+    @property
+    def cost(self) -> float | None: ...
+
+
+_Priced = TypeVar("_Priced", bound=_HasCost)
+# The default of the retry loops' `limiter`: the Chat/Responses budget.
+_CHAT_BUDGET: Any = object()
 
 
 class _LoopClient:
@@ -116,6 +131,7 @@ class _LoopClient:
 
 _ClientsByLoop = weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient]
 _Accumulator = StreamAccumulator | ResponsesAccumulator
+_WebClients = weakref.WeakKeyDictionary[openai.AsyncOpenAI, openai.AsyncOpenAI]
 
 
 def _path(request: ChatRequest) -> str:
@@ -157,8 +173,50 @@ def is_transient(error: ParallelError) -> bool:
     return error.status_code == 408
 
 
-def _translate(exc: Exception) -> ParallelError:
-    """A typed error for anything the SDK or httpx raised; the original is chained by callers."""
+def _url_of(exc: BaseException) -> Any:
+    """The URL the failed request went to (an httpx URL), or None when unknown."""
+    for candidate in (exc, exc.__cause__):
+        try:
+            request = getattr(candidate, "request", None)  # httpx raises if it has none
+        except RuntimeError:
+            request = None
+        url = getattr(request, "url", None)
+        if url is not None and getattr(url, "host", None):
+            return url
+    return None
+
+
+def _address(url: Any) -> str:
+    """`host:port` of `url`, the port filled in from the scheme when implicit."""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}"
+
+
+def _shown(url: Any) -> str:
+    """`url` without credentials, query or fragment: safe to put in a message."""
+    return f"{url.scheme}://{_address(url)}{url.path}"
+
+
+# A 404 at a base_url ending in /v1 is the OpenAI SDK habit (`base_url=".../v1"`).
+_ROOT_HINT = (
+    "; base_url is the API's root (e.g. https://api.parallel.ai), without /v1: the kit "
+    "adds /chat/completions and /v1/responses itself"
+)
+
+
+def _not_found_message(message: str, url: Any, base_url: str) -> str:
+    where = f"{message}: POST {_shown(url)} does not exist"
+    if base_url.rstrip("/").lower().endswith("/v1"):
+        where += _ROOT_HINT
+    return where
+
+
+def _translate(exc: Exception, base_url: str = "") -> ParallelError:
+    """A typed error for anything the SDK or httpx raised; the original is chained by callers.
+
+    Errors that say where: a failed connection names the host and port, a 404 the URL.
+    """
     if isinstance(exc, ParallelError):
         return exc
     if isinstance(exc, openai.APIError) and isinstance(exc.__cause__, ParallelError):
@@ -171,14 +229,26 @@ def _translate(exc: Exception) -> ParallelError:
                 body = exc.response.json()
             except ValueError:
                 body = exc.response.text
-        return error_from_status(exc.status_code, body, exc.response.headers)
+        error = error_from_status(exc.status_code, body, exc.response.headers)
+        url = _url_of(exc) if exc.status_code == 404 else None
+        if url is not None:
+            error.message = _not_found_message(error.message, url, base_url)
+            error.args = (error.message,)
+        return error
+    url = _url_of(exc)
+    at = f" at {_address(url)}" if url is not None else ""
     if isinstance(exc, timeout_errors):
         if isinstance(exc, connect_timeouts) or isinstance(exc.__cause__, connect_timeouts):
             # Nothing reached the server: safe to retry like any failed connection.
-            return APIConnectionError("could not connect to the Parallel API before the timeout")
-        return APITimeoutError("no answer from the Parallel API before the timeout")
+            return APIConnectionError(
+                f"could not connect to the Parallel API{at} before the timeout"
+            )
+        return APITimeoutError(f"no answer from the Parallel API{at} before the timeout")
     if isinstance(exc, transport_errors):
-        return APIConnectionError(f"the connection to the Parallel API failed: {exc}")
+        # The SDK's own text is a bare "Connection error."; its cause says why.
+        cause = str(exc.__cause__ or "").strip()
+        detail = f"{exc} ({cause})" if cause and cause not in str(exc) else str(exc)
+        return APIConnectionError(f"the connection to the Parallel API{at} failed: {detail}")
     if isinstance(exc, json.JSONDecodeError):
         return ServerError(
             f"the server sent malformed JSON: {exc.msg}", status_code=None, retryable=True
@@ -213,6 +283,12 @@ class Transport:
         self._client: openai.OpenAI | None = None
         self._async_clients: _ClientsByLoop = weakref.WeakKeyDictionary()
         self._limiter: RequestLimiter | None = None
+        self.budget = Budget(config.max_cost)
+        # Search/Extract: budgets of their own (their documented limits differ), and
+        # clients sending `x-api-key` over the same connection pools (see _web_client).
+        self._web_limiters: dict[str, RequestLimiter] = {}
+        self._web_client: tuple[openai.OpenAI, openai.OpenAI] | None = None
+        self._async_web_clients: _WebClients = weakref.WeakKeyDictionary()
         _live.add(self)
 
     def __repr__(self) -> str:
@@ -230,6 +306,10 @@ class Transport:
         self._client = None
         self._async_clients = weakref.WeakKeyDictionary()
         self._limiter = None
+        self.budget.after_fork()
+        self._web_limiters = {}
+        self._web_client = None
+        self._async_web_clients = weakref.WeakKeyDictionary()
 
     # -- clients -------------------------------------------------------------------------
 
@@ -303,6 +383,96 @@ class Transport:
             )
         return self._limiter
 
+    def _web_limiter(self, api: str) -> RequestLimiter | None:
+        if self.config.requests_per_minute is None:
+            return None
+        limiter = self._web_limiters.get(api)
+        if limiter is None:
+            limiter = self._web_limiters[api] = shared_limiter(
+                self.config.base_url,
+                self.config.require_key(),
+                WEB_REQUESTS_PER_MINUTE[api],
+                self.config.rate_limit_window,
+                self.config.rate_limit_store,
+                api=api,
+            )
+        return limiter
+
+    def _web_headers(self) -> dict[str, Any]:
+        # The Search and Extract APIs document `x-api-key` (as the official SDK sends it),
+        # whatever `auth_header` says for the Chat and Responses APIs.
+        return {"x-api-key": self.config.require_key(), "Authorization": Omit()}
+
+    def _sync_web_client(self) -> openai.OpenAI:
+        base = self._sync_client()
+        pair = self._web_client
+        if pair is None or pair[0] is not base:
+            # `with_options` shares the base client's httpx client: one pool for all APIs.
+            pair = self._web_client = (base, base.with_options(default_headers=self._web_headers()))
+        return pair[1]
+
+    def _async_web_client(self) -> openai.AsyncOpenAI:
+        base = self._async_client()
+        client = self._async_web_clients.get(base)
+        if client is None:
+            client = base.with_options(default_headers=self._web_headers())
+            self._async_web_clients[base] = client
+        return client
+
+    def _web_options(self, request: WebRequest) -> openai.RequestOptions:
+        timeout = self.config.timeout or WEB_TIMEOUTS[request.api]
+        return {
+            "timeout": Timeout(timeout, connect=min(timeout, 10.0)),
+            "headers": {"Authorization": Omit()},
+        }
+
+    def web_call(self, request: WebRequest, read: Callable[[Any, WebRequest], _Priced]) -> _Priced:
+        """Send a Search or Extract request and read its answer, its price held against
+        the budget before sending and settled at what the answer cost."""
+        held = self.budget.reserve(request.price)
+        try:
+            result = read(self.post_web(request), request)
+        except BaseException as exc:
+            self.budget.settle(held, held if billed_after(exc) else 0.0)
+            raise
+        self.budget.settle(held, result.cost or 0.0)
+        return result
+
+    async def aweb_call(
+        self, request: WebRequest, read: Callable[[Any, WebRequest], _Priced]
+    ) -> _Priced:
+        """The async `web_call`."""
+        held = self.budget.reserve(request.price)
+        try:
+            result = read(await self.apost_web(request), request)
+        except BaseException as exc:
+            self.budget.settle(held, held if billed_after(exc) else 0.0)
+            raise
+        self.budget.settle(held, result.cost or 0.0)
+        return result
+
+    def post_web(self, request: WebRequest) -> Any:
+        """Send a Search or Extract request; its decoded JSON answer."""
+        client = self._sync_web_client()
+
+        def once() -> Any:
+            return client.post(
+                request.path, cast_to=object, body=request.body, options=self._web_options(request)
+            )
+
+        return self._with_retries(once, None, self._web_limiter(request.api))
+
+    async def apost_web(self, request: WebRequest) -> Any:
+        """The async `post_web`."""
+        client = self._async_web_client()
+
+        async def once() -> Any:
+            return await client.post(
+                request.path, cast_to=object, body=request.body, options=self._web_options(request)
+            )
+
+        return await self._awith_retries(once, None, self._web_limiter(request.api))
+
     def _options(self, request: ChatRequest) -> openai.RequestOptions:
         timeout = self.config.timeout_for(request.model, request.effort)
         options: openai.RequestOptions = {"timeout": Timeout(timeout, connect=min(timeout, 10.0))}
@@ -350,7 +520,7 @@ class Transport:
     def typed(self, exc: Exception) -> ParallelError:
         """The typed error for `exc`, the configured key blanked from the server's words."""
         key = self.config.api_key.get_secret_value() if self.config.api_key else None
-        return redact_error(_translate(exc), key)
+        return redact_error(_translate(exc, self.config.base_url), key)
 
     def _server_hold(self, error: ParallelError) -> float | None:
         """How long a 429's `Retry-After` asks every client of this key to hold back."""
@@ -369,9 +539,16 @@ class Transport:
             delay,
         )
 
-    def _with_retries(self, once: Callable[[], _T]) -> _T:
+    def begin(self, request: ChatRequest) -> Call:
+        """Hold the call's price (`BudgetExceededError` over the cap) and start its span."""
+        return Call(self.budget, request, self.config.base_url)
+
+    def _with_retries(
+        self, once: Callable[[], _T], call: Call | None, limiter: Any = _CHAT_BUDGET
+    ) -> _T:
         attempt = 0
-        limiter = self._request_limiter()
+        if limiter is _CHAT_BUDGET:
+            limiter = self._request_limiter()
         sending = current_sending.get()
         while True:
             if limiter is not None:
@@ -393,12 +570,17 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
+            if call is not None:
+                call.retry(error, attempt, delay)
             attempt += 1
             pause(delay)  # ended early by a batch's Ctrl-C
 
-    async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
+    async def _awith_retries(
+        self, once: Callable[[], Awaitable[_T]], call: Call | None, limiter: Any = _CHAT_BUDGET
+    ) -> _T:
         attempt = 0
-        limiter = self._request_limiter()
+        if limiter is _CHAT_BUDGET:
+            limiter = self._request_limiter()
         sending = current_sending.get()
         while True:
             if limiter is not None:
@@ -420,6 +602,8 @@ class Transport:
                         raise
                     raise error from exc
             self._log_retry(error, attempt, delay)
+            if call is not None:
+                call.retry(error, attempt, delay)
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -436,7 +620,13 @@ class Transport:
             )
             return _read(body, request)
 
-        return self._with_retries(once)
+        call = self.begin(request)
+        try:
+            completion = self._with_retries(once, call)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(completion)
 
     async def acomplete(self, request: ChatRequest) -> Completion:
         client = self._async_client()
@@ -447,7 +637,13 @@ class Transport:
             )
             return _read(body, request)
 
-        return await self._awith_retries(once)
+        call = self.begin(request)
+        try:
+            completion = await self._awith_retries(once, call)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(completion)
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -552,7 +748,7 @@ class ChatStream:
             pass
         return self.completion
 
-    def _open(self) -> _Opened:
+    def _open(self, call: Call) -> _Opened:
         """Open the stream and read up to its first text, inside the retry layer."""
         transport, request = self._transport, self._request
         client = transport._sync_client()
@@ -584,27 +780,38 @@ class ChatStream:
                 raise
             return sdk_stream, chunks, accumulator, "", None
 
-        return transport._with_retries(once)
+        return transport._with_retries(once, call)
 
     def _generate(self) -> Generator[StreamPart, None, None]:
-        sdk_stream, chunks, accumulator, first, whole = self._open()
+        call = self._transport.begin(self._request)
         try:
-            if first:
-                yield StreamPart(first)
-            while True:
-                try:
-                    chunk = next(chunks, _END)
-                    if chunk is _END:
-                        break
-                    delta = accumulator.add(chunk)
-                except Exception as exc:
-                    error = self._transport.typed(exc)
-                    raise _stream_broken(error, accumulator) from exc
-                if delta:
-                    yield StreamPart(delta)
-        finally:
-            sdk_stream.close()
-        self._completion = whole or accumulator.finish()
+            sdk_stream, chunks, accumulator, first, whole = self._open(call)
+            try:
+                if first:
+                    call.first_chunk()
+                    yield StreamPart(first)
+                while True:
+                    try:
+                        chunk = next(chunks, _END)
+                        if chunk is _END:
+                            break
+                        delta = accumulator.add(chunk)
+                    except Exception as exc:
+                        error = self._transport.typed(exc)
+                        raise _stream_broken(error, accumulator) from exc
+                    if delta:
+                        call.first_chunk()
+                        yield StreamPart(delta)
+            finally:
+                sdk_stream.close()
+            completion = whole or accumulator.finish()
+        except GeneratorExit:
+            call.abandon()
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        self._completion = call.succeed(completion)
 
 
 _END = object()
@@ -649,7 +856,7 @@ class AsyncChatStream:
             pass
         return self.completion
 
-    async def _open(self) -> _Opened:
+    async def _open(self, call: Call) -> _Opened:
         transport, request = self._transport, self._request
         client = transport._async_client()
 
@@ -681,27 +888,38 @@ class AsyncChatStream:
                 raise
             return sdk_stream, chunks, accumulator, "", None
 
-        return await transport._awith_retries(once)
+        return await transport._awith_retries(once, call)
 
     async def _generate(self) -> AsyncGenerator[StreamPart, None]:
-        sdk_stream, chunks, accumulator, first, whole = await self._open()
+        call = self._transport.begin(self._request)
         try:
-            if first:
-                yield StreamPart(first)
-            while True:
-                try:
-                    event = await chunks.__anext__()
-                    delta = accumulator.add(decode_event(event))
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    error = self._transport.typed(exc)
-                    raise _stream_broken(error, accumulator) from exc
-                if delta:
-                    yield StreamPart(delta)
-        finally:
-            await sdk_stream.close()
-        self._completion = whole or accumulator.finish()
+            sdk_stream, chunks, accumulator, first, whole = await self._open(call)
+            try:
+                if first:
+                    call.first_chunk()
+                    yield StreamPart(first)
+                while True:
+                    try:
+                        event = await chunks.__anext__()
+                        delta = accumulator.add(decode_event(event))
+                    except StopAsyncIteration:
+                        break
+                    except Exception as exc:
+                        error = self._transport.typed(exc)
+                        raise _stream_broken(error, accumulator) from exc
+                    if delta:
+                        call.first_chunk()
+                        yield StreamPart(delta)
+            finally:
+                await sdk_stream.close()
+            completion = whole or accumulator.finish()
+        except GeneratorExit:
+            call.abandon()
+            raise
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        self._completion = call.succeed(completion)
 
 
 async def _no_events() -> AsyncGenerator[ServerEvent, None]:

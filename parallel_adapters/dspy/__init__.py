@@ -1,4 +1,5 @@
-"""The Parallel Chat API in DSPy: `ParallelLM`, its engines, and the research basis.
+"""Parallel in DSPy: `ParallelLM`, its engines, the research basis, and `ParallelSearch`
+(the Search API as a retriever and ReAct tool).
 
     from parallel_adapters.dspy import ParallelLM, collect_basis
     dspy.configure(lm=ParallelLM("base"))
@@ -25,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a venv without dsp
 from ._basis import BasisCollector, LMCall, collect_basis, research_of
 from ._engine import AsyncParallelEngine, ParallelEngine
 from ._lm import ParallelLM
+from ._search import ParallelSearch, WebPassage
 from ._sources import WebSource, WebSources, with_web_sources
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "LMCall",
     "ParallelEngine",
     "ParallelLM",
+    "ParallelSearch",
+    "WebPassage",
     "WebSource",
     "WebSources",
     "collect_basis",
@@ -42,6 +46,6 @@ __all__ = [
 
 # Saved DSPy programs record these classes by import path; the public path keeps
 # them loadable whatever the private module layout becomes.
-for _cls in (ParallelLM, ParallelEngine, AsyncParallelEngine):
+for _cls in (ParallelLM, ParallelEngine, AsyncParallelEngine, ParallelSearch, WebPassage):
     _cls.__module__ = __name__
 del _cls

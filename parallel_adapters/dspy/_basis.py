@@ -43,10 +43,21 @@ class LMCall(ResearchFields):
     """The answer's text, as DSPy received it."""
     research: Research
     """The basis, citations and interaction id behind the answer."""
+    cost: float | None = None
+    """What the call cost in US dollars: 0 for a DSPy cache hit, None when no price is
+    published for its model."""
+    cache_hit: bool = False
+    """True when DSPy answered from its cache (nothing was sent)."""
 
 
 class BasisCollector(CallCollector[LMCall]):
     """The calls recorded inside one `collect_basis()` block, in completion order."""
+
+    @property
+    def total_cost(self) -> float:
+        """US dollars the calls of the block cost (cache hits cost 0); the cost of one
+        program run when the block wraps it, across `dspy.Parallel` threads too."""
+        return round(sum(call.cost or 0.0 for call in self.calls), 9)
 
 
 @contextmanager
@@ -94,7 +105,15 @@ def record_history_entry(entry: dict[str, Any]) -> None:
     for response in responses:
         if response is not None:
             text = getattr(response, "text", None)
-            _publish(LMCall(model=model, text=text or "", research=research_of(response)))
+            _publish(
+                LMCall(
+                    model=model,
+                    text=text or "",
+                    research=research_of(response),
+                    cost=entry.get("cost"),
+                    cache_hit=bool(entry.get("cache_hit")),
+                )
+            )
 
 
 def record_live_call(model: str, completion: Completion) -> None:
@@ -102,4 +121,4 @@ def record_live_call(model: str, completion: Completion) -> None:
     if not dspy.settings.disable_history or not _active():
         return
     research = research_from_dict(research_to_dict(completion))
-    _publish(LMCall(model=model, text=completion.text, research=research))
+    _publish(LMCall(model=model, text=completion.text, research=research, cost=completion.cost))

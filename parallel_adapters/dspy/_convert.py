@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +17,11 @@ from .._core import (
     Completion,
     InputError,
     WireMessage,
+    basis_from_ranges,
     is_responses_model,
     research_to_dict,
 )
+from ._cost import mark_live
 
 __all__ = [
     "EFFORT_KEY",
@@ -27,6 +30,7 @@ __all__ = [
     "MODEL_PREFIX",
     "chat_request",
     "closing_events",
+    "per_field",
     "response_from_completion",
     "uniform_outputs",
     "wire_model",
@@ -199,11 +203,52 @@ def _citation_fields(citations: list[Citation]) -> Iterator[dict[str, str | None
                 yield fields
 
 
+# DSPy's ChatAdapter field headers, as its own parser reads them.
+_SECTION_HEADER = re.compile(r"\[\[ ## (\w+) ## \]\]")
+_END_SECTION = "completed"
+
+
+def section_ranges(text: str) -> list[tuple[str, int, int]]:
+    """(field, start, end) of each `[[ ## field ## ]]` section's value, whitespace
+    trimmed; the first section of a name counts, as in DSPy's parser."""
+    headers = list(_SECTION_HEADER.finditer(text))
+    ranges: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        name = header.group(1)
+        start = header.end()
+        end = headers[index + 1].start() if index + 1 < len(headers) else len(text)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if name != _END_SECTION and name not in seen:
+            seen.add(name)
+            ranges.append((name, start, end))
+    return ranges
+
+
+def per_field(completion: Completion) -> Completion:
+    """A Responses answer in DSPy's `[[ ## field ## ]]` sections gets one basis entry per
+    section, built from the spans inside it, as the Chat API gives one per field (a JSON
+    answer already has one per value). Other answers are returned unchanged."""
+    basis = completion.basis
+    if not is_responses_model(completion.model) or [b.field for b in basis] != ["output"]:
+        return completion
+    ranges = section_ranges(completion.text)
+    if not ranges:
+        return completion
+    sectioned = basis_from_ranges(completion.text, completion.cited_spans, ranges)
+    return dataclasses.replace(completion, basis=sectioned)
+
+
 def _provider_data(completion: Completion) -> dict[str, Any]:
-    """The research; on the Responses API also its cited spans (the Chat API has none)."""
+    """The research; on the Responses API also its cited spans (the Chat API has none);
+    and the live call's price and id (`_cost.mark_live`)."""
     data = research_to_dict(completion)
     if is_responses_model(completion.model):
         data["cited_spans"] = [span.model_dump(mode="json") for span in completion.cited_spans]
+    mark_live(data, completion.cost)
     return data
 
 

@@ -57,6 +57,7 @@ class ParallelEngine:
             completion = self.client.send(_convert.chat_request(self.client, request, stream=False))
         except ParallelError as error:
             raise as_dspy_error(error, model=request.model) from error
+        completion = _convert.per_field(completion)
         record_live_call(request.model, completion)
         return _convert.response_from_completion(completion)
 
@@ -81,6 +82,7 @@ class ParallelEngine:
             raise as_dspy_error(error, model=request.model) from error
         if not started:
             yield _convert.start_event(completion.model)
+        completion = _convert.per_field(completion)
         record_live_call(request.model, completion)
         yield from _convert.closing_events(completion)
 
@@ -90,9 +92,8 @@ class ParallelEngine:
 
     def dump_state(self) -> dict[str, Any]:
         """The settings without the key: what a saved DSPy program stores."""
-        state = self.config.public_dict()
-        state.pop("api_key_set", None)
-        return state
+        # Without an address read from PARALLEL_BASE_URL: the loaded copy resolves its own.
+        return self.config.saved_options()
 
     @classmethod
     def load_state(cls, state: dict[str, Any]) -> ParallelEngine:
@@ -148,6 +149,7 @@ class AsyncParallelEngine:
             )
         except ParallelError as error:
             raise as_dspy_error(error, model=request.model) from error
+        completion = _convert.per_field(completion)
         record_live_call(request.model, completion)
         return _convert.response_from_completion(completion)
 
@@ -171,6 +173,7 @@ class AsyncParallelEngine:
             raise as_dspy_error(error, model=request.model) from error
         if not started:
             yield _convert.start_event(completion.model)
+        completion = _convert.per_field(completion)
         record_live_call(request.model, completion)
         for event in _convert.closing_events(completion):
             yield event

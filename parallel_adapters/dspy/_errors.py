@@ -42,6 +42,11 @@ class PaymentRequiredError(core.PaymentRequiredError, dspy.LMBillingError):  # t
     """`parallel_adapters.PaymentRequiredError` that is also `dspy.LMBillingError`."""
 
 
+class BudgetExceededError(core.BudgetExceededError, dspy.LMBillingError):  # type: ignore[misc]
+    """`parallel_adapters.BudgetExceededError` (over `max_cost`, nothing sent) that is also
+    `dspy.LMBillingError`."""
+
+
 class RateLimitError(core.RateLimitError, dspy.LMRateLimitError):  # type: ignore[misc]
     """`parallel_adapters.RateLimitError` that is also `dspy.LMRateLimitError`."""
 
@@ -61,6 +66,11 @@ class ServerError(core.ServerError, dspy.LMServerError):  # type: ignore[misc]
 class ResponseFailedError(core.ResponseFailedError, dspy.LMServerError):  # type: ignore[misc]
     """`parallel_adapters.ResponseFailedError` (a failed Responses run) that is also
     `dspy.LMServerError`."""
+
+
+class ResponseNotFinishedError(core.ResponseNotFinishedError, dspy.LMServerError):  # type: ignore[misc]
+    """`parallel_adapters.ResponseNotFinishedError` (a queued, running or cancelled
+    Responses run) that is also `dspy.LMServerError`."""
 
 
 class ResponseTooLargeError(core.ResponseTooLargeError, dspy.LMServerError):  # type: ignore[misc]
@@ -107,6 +117,7 @@ class RequestTimeoutError(core.APIStatusError, dspy.LMTimeoutError):  # type: ig
 _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.InputError: InputError,
     core.MissingAPIKeyError: MissingAPIKeyError,
+    core.BudgetExceededError: BudgetExceededError,
     core.AuthenticationError: AuthenticationError,
     core.PermissionDeniedError: PermissionDeniedError,
     core.PaymentRequiredError: PaymentRequiredError,
@@ -116,6 +127,7 @@ _DUAL: dict[type[core.ParallelError], type[core.ParallelError]] = {
     core.BadRequestError: BadRequestError,
     core.ResponseTooLargeError: ResponseTooLargeError,
     core.ResponseFailedError: ResponseFailedError,
+    core.ResponseNotFinishedError: ResponseNotFinishedError,
     core.ServerError: ServerError,
     core.RedirectError: RedirectError,
     core.APITimeoutError: APITimeoutError,

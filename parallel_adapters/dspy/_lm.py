@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import dspy  # type: ignore[import-untyped]
 
-from .._core import RESPONSES_MODELS, InputError, ParallelConfig
+from .._core import RESPONSES_MODELS, InputError, ParallelConfig, is_responses_model
 from ._basis import record_history_entry
 from ._convert import (
     EFFORT_KEY,
@@ -19,7 +20,9 @@ from ._convert import (
     wire_model,
     with_cited_spans,
 )
+from ._cost import price_entry
 from ._engine import AsyncParallelEngine, ParallelEngine
+from ._schema import signature_schema
 
 __all__ = ["ParallelLM"]
 
@@ -175,6 +178,14 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return uniform_outputs(outputs)
 
     def _call_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if kwargs.get("response_format") == {"type": "json_object"} and is_responses_model(
+            wire_model(self.model)
+        ):
+            # The Responses API answers json_object with plain text; a schema built from
+            # the signature's output fields enforces the JSON instead.
+            schema = signature_schema(sys._getframe(1))
+            if schema is not None:
+                kwargs = {**kwargs, "response_format": schema}
         metadata = kwargs.get(METADATA)
         if isinstance(metadata, dict):
             # A call's own metadata replaces the LM's: keep the endpoint in the cache key.
@@ -182,7 +193,13 @@ class ParallelLM(dspy.LM):  # type: ignore[misc]
         return kwargs
 
     def update_history(self, entry: dict[str, Any]) -> None:
-        """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks."""
+        """DSPy's history, plus the entry's basis for the open `collect_basis()` blocks.
+
+        Each entry's `cost` is the answer's published price in US dollars (DSPy's own
+        token-based figure is always None for Parallel); a cache hit has `cache_hit: True`
+        and costs 0.
+        """
+        price_entry(entry)
         entry["outputs"] = with_cited_spans(uniform_outputs(entry.get("outputs")), entry)
         super().update_history(entry)
         record_history_entry(entry)

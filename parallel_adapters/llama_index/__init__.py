@@ -1,4 +1,5 @@
-"""Parallel inside LlamaIndex: `ParallelLLM`, `ParallelWebQueryEngine` and basis access.
+"""Parallel inside LlamaIndex: `ParallelLLM`, `ParallelWebQueryEngine`, basis access, and
+web retrieval (`ParallelSearchRetriever`, `ParallelWebToolSpec`).
 
 ```python
 from llama_index.core import Settings
@@ -26,6 +27,7 @@ from ._basis_events import BasisCollector, LLMCall, collect_basis
 from ._llm import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUT, ParallelLLM
 from ._query_engine import ParallelWebQueryEngine, marked_text, source_nodes_of
 from ._research import basis_of, citations_of, interaction_id_of, research_of, spans_of
+from ._search import ParallelSearchRetriever, ParallelWebToolSpec, format_results, nodes_of
 
 __all__ = [
     "DEFAULT_CONTEXT_WINDOW",
@@ -33,12 +35,16 @@ __all__ = [
     "BasisCollector",
     "LLMCall",
     "ParallelLLM",
+    "ParallelSearchRetriever",
     "ParallelWebQueryEngine",
+    "ParallelWebToolSpec",
     "basis_of",
     "citations_of",
     "collect_basis",
+    "format_results",
     "interaction_id_of",
     "marked_text",
+    "nodes_of",
     "research_of",
     "source_nodes_of",
     "spans_of",

@@ -33,7 +33,10 @@ from llama_index.core.bridge.pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    model_serializer,
 )
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.events.llm import (
@@ -56,6 +59,7 @@ from .._core import (
     ParallelConfig,
     is_responses_model,
 )
+from .._core._config import MAX_LINE_BYTES, MAX_RESPONSE_BYTES
 from ._messages import to_wire_messages
 from ._research import chat_response, final_chunk
 from ._structured import ParallelStructuredLLM
@@ -86,7 +90,6 @@ DEFAULT_NUM_OUTPUT = 4_096
 RESPONSES_INPUT_TOKENS = RESPONSES_MAX_INPUT_CHARS // 5
 """Prompt tokens `ParallelLLM.metadata` leaves room for on `model="parallel"` (4,000)."""
 
-_CORE_FIELDS = ParallelConfig.model_fields
 _PartialModel = Any  # a `Model` or its `FlexibleModel` while the JSON is incomplete
 
 
@@ -100,27 +103,18 @@ class _ClientSlot:
 
     def get(self, config: ParallelConfig) -> ParallelChat:
         with self._lock:
-            if self._client is None or self._client.config != config:
-                self._client = ParallelChat(config=config)
-            return self._client
+            # The model goes with each request: copies that differ only in their model
+            # (`llm.model_copy(update={"model": "core"})`) share one client and its pools.
+            client = self._client
+            if client is None or client.config.model_copy(update={"model": config.model}) != config:
+                client = self._client = ParallelChat(config=config)
+            return client
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _ClientSlot:
         return _ClientSlot()
 
     def __reduce__(self) -> tuple[type[_ClientSlot], tuple[()]]:
         return (_ClientSlot, ())
-
-
-def _core_default(name: str) -> Any:
-    return _CORE_FIELDS[name].get_default(call_default_factory=True)
-
-
-def _config_field(name: str, **kwargs: Any) -> Any:
-    return Field(
-        default_factory=lambda: _core_default(name),
-        description=_CORE_FIELDS[name].description,
-        **kwargs,
-    )
 
 
 def _known_options(cls: type[CustomLLM]) -> set[str]:
@@ -141,7 +135,7 @@ class ParallelLLM(CustomLLM):
     """
 
     model: str = Field(
-        default=_core_default("model"),
+        default="speed",
         description="speed, lite, base, core (Chat API) or parallel[-low|-medium|-high].",
     )
     """`speed`, `lite`, `base`, `core` (Chat API; default `speed`), or `parallel` and
@@ -156,11 +150,13 @@ class ParallelLLM(CustomLLM):
         default=None, description="Seconds; None picks the model's own (60 s to 600 s)."
     )
     """Seconds to wait for an answer; None picks the model's own (60 s to 600 s)."""
-    max_retries: int = _config_field("max_retries")
+    # The core's defaults, written out so the API reference shows each value (a helper
+    # call would show as the call); a test keeps each equal to ParallelConfig's.
+    max_retries: int = 2
     """Same as `ParallelConfig.max_retries`."""
-    requests_per_minute: int | None = _config_field("requests_per_minute")
+    requests_per_minute: int | None = 300
     """Same as `ParallelConfig.requests_per_minute`."""
-    rate_limit_window: float = _config_field("rate_limit_window")
+    rate_limit_window: float = 60.0
     """Same as `ParallelConfig.rate_limit_window`."""
     rate_limit_store: str | None = Field(
         default=None,
@@ -168,23 +164,26 @@ class ParallelLLM(CustomLLM):
         "processes); defaults to PARALLEL_RATE_LIMIT_STORE, else memory.",
     )
     """Same as `ParallelConfig.rate_limit_store`; None reads the environment."""
-    auth_header: Literal["bearer", "x-api-key"] = _config_field("auth_header")
+    auth_header: Literal["bearer", "x-api-key"] = "bearer"
     """Same as `ParallelConfig.auth_header`."""
-    extra_headers: dict[str, str] = _config_field("extra_headers")
+    extra_headers: dict[str, str] = Field(default_factory=dict)
     """Same as `ParallelConfig.extra_headers`."""
-    retry_initial_delay: float = _config_field("retry_initial_delay")
+    retry_initial_delay: float = 0.5
     """Same as `ParallelConfig.retry_initial_delay`."""
-    retry_max_delay: float = _config_field("retry_max_delay")
+    retry_max_delay: float = 8.0
     """Same as `ParallelConfig.retry_max_delay`."""
-    max_retry_after: float = _config_field("max_retry_after")
+    max_retry_after: float = 60.0
     """Same as `ParallelConfig.max_retry_after`."""
-    max_response_bytes: int = _config_field("max_response_bytes")
-    """Same as `ParallelConfig.max_response_bytes`."""
-    max_line_bytes: int = _config_field("max_line_bytes")
-    """Same as `ParallelConfig.max_line_bytes`."""
-    retry_timeouts: bool = _config_field("retry_timeouts")
+    max_response_bytes: int = MAX_RESPONSE_BYTES
+    """Same as `ParallelConfig.max_response_bytes` (64 MiB)."""
+    max_line_bytes: int = MAX_LINE_BYTES
+    """Same as `ParallelConfig.max_line_bytes` (16 MiB)."""
+    retry_timeouts: bool = False
     """Same as `ParallelConfig.retry_timeouts`."""
-    reasoning_effort: Literal["low", "medium", "high"] | None = _config_field("reasoning_effort")
+    max_cost: float | None = None
+    """Same as `ParallelConfig.max_cost`: a spending cap in US dollars for `client`
+    (`BudgetExceededError` before sending); `client.total_cost` is what it spent."""
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
     """Same as `ParallelConfig.reasoning_effort` (Responses API models only)."""
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     """Tokens LlamaIndex may fill with prompt and context (default 32,768)."""
@@ -192,6 +191,9 @@ class ParallelLLM(CustomLLM):
     """Tokens LlamaIndex reserves for the answer (default 4,096)."""
 
     _slot: _ClientSlot = PrivateAttr(default_factory=lambda: _ClientSlot())
+    # The address read from PARALLEL_BASE_URL (or the default) when base_url was not
+    # given: saved state leaves it out, so a loaded copy resolves it where it is loaded.
+    _env_base_url: str | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         if data.get("rate_limiter") is not None:
@@ -213,22 +215,51 @@ class ParallelLLM(CustomLLM):
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             raise InputError(f"invalid ParallelLLM option(s): {errors}") from None
+        # Fails fast on a bad option (an unknown model, an effort on a Chat model) and
+        # reads the environment as the client will; `base_url` stays None when not given
+        # (see `_saved`).
         config = self._config()
-        # The model is sent per request; validating it here still fails fast on a bad one.
-        config.replace(model=self.model)
         if self.base_url is None:
-            self.base_url = config.base_url
+            self.base_url = self._env_base_url = config.base_url
 
     @classmethod
     def class_name(cls) -> str:
         """`"ParallelLLM"`: the name LlamaIndex serializes this class under."""
         return "ParallelLLM"
 
+    def _address_was_read(self) -> bool:
+        return self._env_base_url is not None and self.base_url == self._env_base_url
+
+    @model_serializer(mode="wrap")
+    def custom_model_dump(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """`to_dict()`, `to_json()` and `model_dump()`: `base_url` only when it was given.
+
+        An address read from `PARALLEL_BASE_URL` is saved as None, so `from_dict` resolves
+        it where it is loaded (a saved emulator address would otherwise get the real key).
+        """
+        data: dict[str, Any] = super().custom_model_dump(handler, info)
+        if self._address_was_read() and "base_url" in data:
+            data["base_url"] = None
+        return data
+
     def __getstate__(self) -> dict[str, Any]:
-        # A pickle is saved state too: the copy reads PARALLEL_API_KEY where it is loaded.
+        # A pickle is saved state too: the copy reads PARALLEL_API_KEY (and the address,
+        # unless it was given) where it is loaded.
         state = super().__getstate__()
         state["__dict__"] = {**state["__dict__"], "api_key": None}
+        if self._address_was_read():
+            state["__dict__"]["base_url"] = None
+            private = state.get("__pydantic_private__")
+            if isinstance(private, dict):
+                state["__pydantic_private__"] = {**private, "_env_base_url": None}
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if self.base_url is None:
+            self.base_url = self._env_base_url = ParallelConfig.from_options().base_url
 
     def _context_window(self) -> int:
         if "context_window" in self.model_fields_set or not is_responses_model(self.model):
@@ -256,9 +287,8 @@ class ParallelLLM(CustomLLM):
     # -- the core client -------------------------------------------------------------------
 
     def _config(self) -> ParallelConfig:
-        # No model: it goes with each request, so copies that differ only in their model
-        # (`llm.model_copy(update={"model": "core"})`) share one client and its pools.
         return ParallelConfig.from_options(
+            model=self.model,
             api_key=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
@@ -275,6 +305,7 @@ class ParallelLLM(CustomLLM):
             max_line_bytes=self.max_line_bytes,
             retry_timeouts=self.retry_timeouts,
             reasoning_effort=self.reasoning_effort,
+            max_cost=self.max_cost,
         )
 
     @property

@@ -16,9 +16,9 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, TextNode
 
-from .._core import Citation, CitedSpan, InputError, Source, insert_markers
+from .._core import Citation, CitedSpan, InputError, Source, insert_markers, mark_spans
 from ._llm import ParallelLLM
-from ._research import is_responses_answer, research_of, spans_of
+from ._research import CITED_SPANS_KEY, is_responses_answer, research_of, spans_of
 
 __all__ = ["ParallelWebQueryEngine", "marked_text", "source_nodes_of"]
 
@@ -60,15 +60,19 @@ def _answer_text(response: Any) -> str:
     return ""
 
 
-def _span_node(citation: Citation, spans: list[CitedSpan], text: str) -> NodeWithScore:
+def _span_node(
+    citation: Citation, spans: list[CitedSpan], text: str, shown: list[CitedSpan]
+) -> NodeWithScore:
+    """`spans` index `text`, the answer as sent (the node's passages); `shown` are the
+    same spans in the text the user is handed (with `[n]` markers, when asked for)."""
     passages = list(dict.fromkeys(text[s.start : s.end] for s in spans if s.start < s.end))
     passages = [p for p in passages if p.strip()]
     metadata: dict[str, Any] = {"url": citation.url}
     title = citation.title or next((s.title for s in spans if s.title), None)
     if title:
         metadata["title"] = title
-    # [start, end) pairs into the answer text: lists of ints, which vector stores accept.
-    metadata["spans"] = [[s.start, s.end] for s in spans]
+    # [start, end) pairs into the text handed out: lists of ints, which stores accept.
+    metadata["spans"] = [[s.start, s.end] for s in shown]
     node = TextNode(
         id_=str(uuid.uuid5(_NODE_NAMESPACE, f"responses\n{citation.url}")),
         # The answer's passages this page backs; the page's own excerpts if none is known.
@@ -91,12 +95,18 @@ def source_nodes_of(response: Any) -> list[NodeWithScore]:
     research = research_of(response)
     if not is_responses_answer(response):
         return [_node(source) for source in research.sources]
-    text = _answer_text(response)
     spans = spans_of(response)
-    return [
-        _span_node(citation, [s for s in spans if s.url == citation.url], text)
-        for citation in research.citations
-    ]
+    return _span_nodes(research.citations, _answer_text(response), spans, spans)
+
+
+def _span_nodes(
+    citations: list[Citation], text: str, spans: list[CitedSpan], shown: list[CitedSpan]
+) -> list[NodeWithScore]:
+    nodes = []
+    for citation in citations:
+        mine = [i for i, s in enumerate(spans) if s.url == citation.url]
+        nodes.append(_span_node(citation, [spans[i] for i in mine], text, [shown[i] for i in mine]))
+    return nodes
 
 
 def marked_text(response: Any, template: str = "[{n}]") -> str:
@@ -121,6 +131,33 @@ def _metadata(response: ChatResponse) -> dict[str, Any]:
     return dict(response.additional_kwargs)
 
 
+def _parallel_llm(llm: Any) -> ParallelLLM:
+    """`llm`, else `Settings.llm` when it is a `ParallelLLM`; an `InputError` says what to
+    pass otherwise (pydantic's would only say the field is missing)."""
+    fix = 'pass llm=ParallelLLM(model="base") or set Settings.llm = ParallelLLM(model="base")'
+    if llm is not None:
+        if isinstance(llm, ParallelLLM):
+            return llm
+        raise InputError(
+            f"ParallelWebQueryEngine needs a ParallelLLM, but llm= is a {type(llm).__name__}; {fix}"
+        )
+    # `Settings._llm`, not `Settings.llm`: reading the property when nothing is set builds
+    # LlamaIndex's default OpenAI LLM (or fails for the want of its package or key).
+    from llama_index.core import Settings
+
+    if isinstance(getattr(Settings, "_llm", None), ParallelLLM):
+        found = Settings.llm  # the property also attaches Settings.callback_manager
+        assert isinstance(found, ParallelLLM)
+        return found
+    current = getattr(Settings, "_llm", None)
+    where = (
+        "Settings.llm is not set"
+        if current is None
+        else (f"Settings.llm is a {type(current).__name__}")
+    )
+    raise InputError(f"ParallelWebQueryEngine needs a ParallelLLM and {where}; {fix}")
+
+
 class ParallelWebQueryEngine(CustomQueryEngine):
     """A query engine that answers from the web through Parallel, with its sources.
 
@@ -136,7 +173,8 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     """
 
     llm: ParallelLLM
-    """The LLM that answers; its `model` should be a research model."""
+    """The LLM that answers; its `model` should be a research model. When not given,
+    `Settings.llm` if it is a `ParallelLLM`; otherwise `InputError` says what to pass."""
     streaming: bool = Field(default=False, description="Return a streaming response.")
     """Return a `StreamingResponse` (default False)."""
     citation_markers: bool = Field(
@@ -146,17 +184,37 @@ class ParallelWebQueryEngine(CustomQueryEngine):
     (as LlamaIndex's `CitationQueryEngine`); see `marked_text`. Not with `streaming`."""
 
     def __init__(self, **data: Any) -> None:
+        data["llm"] = _parallel_llm(data.get("llm"))
         super().__init__(**data)
         if self.citation_markers and self.streaming:
             # Markers need the cited spans, which arrive with the end of a stream.
             raise InputError("citation_markers=True needs streaming=False")
 
     def _answer(self, answer: ChatResponse) -> Response:
+        if self.citation_markers and is_responses_answer(answer):
+            return self._marked_spans_answer(answer)
         text = marked_text(answer) if self.citation_markers else answer.message.content
         return Response(
             response=text,
             source_nodes=source_nodes_of(answer),
             metadata=_metadata(answer),
+        )
+
+    @staticmethod
+    def _marked_spans_answer(answer: ChatResponse) -> Response:
+        """Markers in a Responses answer shift the text after them: the spans handed out
+        (source nodes' `spans`, `metadata["cited_spans"]`) are moved to match."""
+        text = _answer_text(answer)
+        research = research_of(answer)
+        numbers = {c.url: n for n, c in enumerate(research.citations, 1)}
+        spans = [s for s in spans_of(answer) if 0 <= s.start <= s.end <= len(text)]
+        marked, shown = mark_spans(text, spans, numbers, "[{n}]")
+        metadata = _metadata(answer)
+        metadata[CITED_SPANS_KEY] = [s.model_dump(mode="json") for s in shown]
+        return Response(
+            response=marked,
+            source_nodes=_span_nodes(research.citations, text, spans, shown),
+            metadata=metadata,
         )
 
     def _messages(self, query_str: str) -> list[ChatMessage]:

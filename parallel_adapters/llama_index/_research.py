@@ -42,6 +42,13 @@ CITED_SPANS_KEY = "cited_spans"
 """The `additional_kwargs` key of a Responses answer's cited spans (JSON dicts)."""
 
 
+_USAGE_KEYS = (
+    ("prompt_tokens", "input_tokens"),
+    ("completion_tokens", "output_tokens"),
+    ("total_tokens", "total_tokens"),
+)
+
+
 def _is_responses_answer(completion: Completion) -> bool:
     return bool(completion.cited_spans) or completion.raw.get("object") == "response"
 
@@ -53,14 +60,18 @@ def _response_kwargs(completion: Completion) -> dict[str, Any]:
         # and its presence tells `source_nodes_of` which kind of answer it reads.
         kwargs[CITED_SPANS_KEY] = [s.model_dump(mode="json") for s in completion.cited_spans]
     kwargs["model"] = completion.model
+    # US dollars at the published price; None where none is published.
+    kwargs["cost"] = completion.cost
     if completion.finish_reason is not None:
         kwargs["finish_reason"] = completion.finish_reason
     usage = completion.usage
     if usage is not None:
         # The names LlamaIndex's OpenAI integration uses; only when the server sent usage.
-        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
-            if isinstance(usage.get(key), int):
-                kwargs[key] = usage[key]
+        # The Responses API's own names map onto them, as the DSPy adapter maps them.
+        for key, responses_key in _USAGE_KEYS:
+            value = usage.get(key, usage.get(responses_key))
+            if isinstance(value, int) and not isinstance(value, bool):
+                kwargs[key] = value
     return kwargs
 
 

@@ -25,6 +25,8 @@ from llama_index.core.llms.callbacks import llm_chat_callback
 from llama_index.core.llms.structured_llm import StructuredLLM
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 
+from ._research import is_responses_answer
+
 __all__ = ["ParallelStructuredLLM"]
 
 
@@ -62,9 +64,17 @@ class _StructuredSource(Protocol):
     def _native_structured(self) -> bool: ...
 
 
+def _content(output: BaseModel, source: ChatResponse | None) -> str:
+    """The object's JSON; on the Responses API the server's own text, which its cited
+    spans index (re-serialising it would shift every span)."""
+    if source is not None and is_responses_answer(source) and source.message.content:
+        return source.message.content
+    return output.model_dump_json()
+
+
 def _response(output: BaseModel, source: ChatResponse | None) -> ChatResponse:
     return ChatResponse(
-        message=ChatMessage(role=MessageRole.ASSISTANT, content=output.model_dump_json()),
+        message=ChatMessage(role=MessageRole.ASSISTANT, content=_content(output, source)),
         raw=output,
         additional_kwargs=dict(source.additional_kwargs) if source is not None else {},
     )

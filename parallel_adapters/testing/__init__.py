@@ -24,6 +24,10 @@ with ParallelEmulator(api_key="test-key") as emu:      # a free 127.0.0.1 port, 
   url_citation annotations with code-point offsets, the documented validation errors,
   `previous_response_id`, the documented stream events and `failed` status; OpenAI's
   error envelope.
+- `POST /v1/search` and `POST /v1/extract`: the corpus ranked by the same BM25 retrieval
+  (`CorpusWebResponder`), source policies applied, the documented 422/400 errors in
+  Parallel's envelope; `ParallelEmulator(web_responder=...)` scripts exact results
+  (`WebQuery` in, `WebAnswer` or a list of `WebPage`s out).
 - One answer, two wires: each request becomes an `EmulatorRequest`, the responder returns an
   `EmulatorAnswer` (text; citations, a per-field basis or exact spans), and the API's wire
   layer renders it. `ParallelEmulator(responder=...)` scripts exact answers in tests.
@@ -93,6 +97,7 @@ from ._responder import (
     Turn,
     WebAction,
 )
+from ._web import CorpusWebResponder, WebAnswer, WebFailure, WebPage, WebQuery, WebResponder
 from ._wire import PROFILES, Profile
 
 __all__ = [
@@ -106,6 +111,7 @@ __all__ = [
     "Citation",
     "CitedSpan",
     "CorpusPage",
+    "CorpusWebResponder",
     "EmulatorAnswer",
     "EmulatorRequest",
     "Fault",
@@ -124,6 +130,11 @@ __all__ = [
     "SchemaError",
     "Turn",
     "WebAction",
+    "WebAnswer",
+    "WebFailure",
+    "WebPage",
+    "WebQuery",
+    "WebResponder",
     "backend_kind",
     "build_app",
     "emulator_provenance",

@@ -1,14 +1,16 @@
 """The emulator as an ASGI application (uvicorn serves it; `_server` starts uvicorn).
 
-A request to `POST /chat/completions`, `POST /v1beta/chat/completions` (the Chat API) or
-`POST /v1/responses` (the Responses API) goes through:
+A request to `POST /chat/completions`, `POST /v1beta/chat/completions` (the Chat API),
+`POST /v1/responses` (the Responses API), `POST /v1/search` or `POST /v1/extract` (the
+Search and Extract APIs, `_web`) goes through:
 
 1. the fault, if one applies: status faults (429, 5xx, envelopes), `stall` and
    `disconnect-before-first-byte` act here, before authentication, the way a failure in
    front of the service would;
 2. authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`; otherwise 401;
-3. the per-key rate limit: 429 with Retry-After and retry-after-ms (one window for both
-   APIs: Parallel documents no separate limit for the Responses API);
+3. the per-key rate limit: 429 with Retry-After and retry-after-ms (one window for Chat
+   and Responses: Parallel documents no separate limit for the Responses API; Search and
+   Extract, whose documented limits differ, are each counted apart);
 4. validation: 422 with FastAPI's `{"detail": [...]}`; on the Responses API also the
    documented rules, 400 with their exact messages (`_responses_request`);
 5. the model: one of speed, lite, base, core. An unknown model gets **403** in Parallel's
@@ -72,6 +74,7 @@ from ._responder import (
     spans_for,
 )
 from ._validation import MODELS, ChatRequest, parse_chat_request
+from ._web import WebApi, WebRejected, WebResponder, as_web_answer, parse_web_body, render_web
 
 CHAT_PATHS = frozenset({"/chat/completions", "/v1beta/chat/completions"})
 # A request body past this gets 413 unread; the suites send 10 MB prompts.
@@ -79,6 +82,13 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 # Headers and body must arrive within this (seconds), or the connection is closed (408).
 READ_TIMEOUT = 30.0
 RESPONSES_PATH = "/v1/responses"
+WEB_PATHS: dict[str, WebApi] = {
+    "/v1/search": "search",
+    "/v1/extract": "extract",
+    # The pre-GA paths existing integrations still call (bodies read by `_web.beta_to_ga`).
+    "/v1beta/search": "search",
+    "/v1beta/extract": "extract",
+}
 _JSON = "application/json"
 _SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -237,6 +247,7 @@ class EmulatorApp:
         rate_limit: RateLimit | tuple[int, float] | None,
         responder: Responder,
         stall_seconds: float,
+        web_responder: WebResponder,
     ) -> None:
         self.api_key = api_key
         self.profile = profile
@@ -247,6 +258,7 @@ class EmulatorApp:
         self.connections = ConnectionRegistry()
         self.interactions = Interactions()
         self.responder = responder
+        self.web_responder = web_responder
         self._limiter: SlidingWindowLimiter | None = None
         self.rate_limit = RateLimit.of(rate_limit)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -334,7 +346,8 @@ class EmulatorApp:
     def _refuse_unread(self, scope: Scope, request: Request) -> tuple[int, bytes] | None:
         """401 or 413 decided from the headers alone, for a POST to an API path."""
         responses = scope["path"] == RESPONSES_PATH
-        if (scope["path"] not in CHAT_PATHS and not responses) or request.method != "POST":
+        known = scope["path"] in CHAT_PATHS or scope["path"] in WEB_PATHS or responses
+        if not known or request.method != "POST":
             return None
         if self._authenticate(request) is None:
             return 401, _error_body(responses, 401, "ref_unauthenticated")
@@ -353,7 +366,8 @@ class EmulatorApp:
 
     async def _route(self, exchange: _Exchange, request: Request, raw: bytes) -> None:
         responses = exchange.scope["path"] == RESPONSES_PATH
-        if exchange.scope["path"] not in CHAT_PATHS and not responses:
+        web = WEB_PATHS.get(exchange.scope["path"])
+        if exchange.scope["path"] not in CHAT_PATHS and not responses and web is None:
             await exchange.respond(404, _wire.fastapi_error("Not Found"))
             return
         if request.method != "POST":
@@ -380,13 +394,16 @@ class EmulatorApp:
             await exchange.respond(401, _error_body(responses, 401, ref_id))
             return
         if self._limiter is not None:
-            wait = self._limiter.acquire(key)
+            wait = self._limiter.acquire(key if web is None else f"{key}\n{web}")
             if wait is not None:
                 body = _error_body(responses, 429, ref_id, RATE_LIMIT_MESSAGE)
                 await exchange.respond(429, body, headers=retry_after_headers(wait))
                 return
         if responses:
             await self._responses(exchange, raw, fault)
+            return
+        if web is not None:
+            await self._web(exchange, web, raw, ref_id, fault)
             return
         parsed = parse_chat_request(raw)
         if isinstance(parsed, list):
@@ -588,6 +605,28 @@ class EmulatorApp:
             await self._complete(exchange, _rw.failed_body(reply), _Rendered(key, seed), None)
         else:
             await self._complete(exchange, _rw.response_body(reply), _Rendered(key, seed), fault)
+
+    async def _web(
+        self, exchange: _Exchange, api: WebApi, raw: bytes, ref_id: str, fault: Fault | None
+    ) -> None:
+        try:
+            beta = exchange.scope["path"].startswith("/v1beta/")
+            query = parse_web_body(api, raw, beta=beta)
+        except WebRejected as rejected:
+            body = _wire.parallel_error(rejected.status, ref_id, rejected.message, rejected.detail)
+            await exchange.respond(rejected.status, body)
+            return
+        try:
+            result = self.web_responder(query)
+            if inspect.isawaitable(result):
+                result = await result
+            answer = as_web_answer(result)
+        except Exception as error:  # a scripted responder's bug: say so, in the API's shape
+            message = f"Internal server error: the emulator's web responder raised {error!r}"
+            await exchange.respond(500, _wire.parallel_error(500, ref_id, message))
+            return
+        seed = int(hashlib.sha256(raw).hexdigest()[:8], 16)
+        await self._complete(exchange, render_web(query, answer, raw), _Rendered(api, seed), fault)
 
     async def _complete(
         self, exchange: _Exchange, body: bytes, rendered: _Rendered, fault: Fault | None

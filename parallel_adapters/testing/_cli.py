@@ -46,13 +46,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         prog=prog,
         description="Serve a local emulator of the Parallel Chat API "
         "(POST /chat/completions and /v1beta/chat/completions) and Responses API "
-        "(POST /v1/responses).",
+        "(POST /v1/responses), Search and Extract APIs (POST /v1/search, /v1/extract).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
     parser.add_argument("--port", type=int, default=8787, help="default: %(default)s")
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="default: %(default)s")
     parser.add_argument("--any-key", action="store_true", help="accept any non-empty key")
-    parser.add_argument("--profile", choices=PROFILES, default="documented")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="documented",
+        help="the quirks of the answers: documented (the default) leaves id, object, model "
+        "blank, finish_reason null and no usage, as Parallel's compatibility table says; "
+        "openai fills every standard OpenAI field",
+    )
     parser.add_argument(
         "--latency",
         choices=("fast", "realistic"),

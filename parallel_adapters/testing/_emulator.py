@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from ._app import EmulatorApp
 from ._faults import Fault, FaultQueue
@@ -14,7 +14,10 @@ from ._ratelimit import RateLimit
 from ._research import CorpusPage, ResearchResponder
 from ._responder import Responder
 from ._server import ServerThread, run_foreground
+from ._web import CorpusWebResponder, WebResponder
 from ._wire import PROFILES, Profile
+
+_R = TypeVar("_R")
 
 DEFAULT_API_KEY = "test-key"
 """The key a `ParallelEmulator()` accepts unless given another (or None: any key)."""
@@ -23,7 +26,7 @@ DEFAULT_STALL_SECONDS = 30.0
 
 
 class ParallelEmulator:
-    """A local, faithful Parallel Chat API and Responses API on a loopback port.
+    """A local, faithful Parallel Chat, Responses, Search and Extract API on a loopback port.
 
     ```python
     with ParallelEmulator() as emu:
@@ -35,8 +38,11 @@ class ParallelEmulator:
     `api_key=None` accepts any non-empty key (handy for demos); otherwise only `api_key`
     is accepted. `port=0` picks a free port. `responder` answers every request (an
     `EmulatorRequest` in, an `EmulatorAnswer` or a str out); the default is the research
-    simulator over `corpus`. `profile`, `latency`, `rate_limit`, `stall_seconds` and
-    `responder` can also be changed while it runs (they apply to the next requests).
+    simulator over `corpus`. `web_responder` answers `/v1/search` and `/v1/extract` (a
+    `WebQuery` in, a `WebAnswer` or a list of `WebPage`s out); the default ranks `corpus`
+    with the same retrieval. `profile`, `latency`, `rate_limit`, `stall_seconds`,
+    `responder` and `web_responder` can also be changed while it runs (they apply to the
+    next requests).
     """
 
     def __init__(
@@ -51,6 +57,7 @@ class ParallelEmulator:
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
         responder: Responder | None = None,
+        web_responder: WebResponder | None = None,
     ) -> None:
         self.app = build_app(
             api_key=api_key,
@@ -60,6 +67,7 @@ class ParallelEmulator:
             stall_seconds=stall_seconds,
             corpus=corpus,
             responder=responder,
+            web_responder=web_responder,
         )
         """The ASGI application being served; `build_app` makes one to serve yourself."""
         self._host = host
@@ -170,6 +178,21 @@ class ParallelEmulator:
         self.app.responder = _check_responder(value) if value is not None else ResearchResponder()
 
     @property
+    def web_responder(self) -> WebResponder:
+        """The callable answering every `/v1/search` and `/v1/extract` request (a
+        `WebQuery` in, a `WebAnswer` or a list of `WebPage`s out). Assign another to script
+        the next results; assign None to restore ranking the bundled corpus. Raises
+        `TypeError` for a value that is not callable."""
+        return self.app.web_responder
+
+    @web_responder.setter
+    def web_responder(self, value: WebResponder | None) -> None:
+        """None restores the corpus-ranking default."""
+        self.app.web_responder = (
+            _check_responder(value) if value is not None else CorpusWebResponder()
+        )
+
+    @property
     def faults(self) -> FaultQueue:
         """Faults for the next requests, one each, in order."""
         return self.app.faults
@@ -197,6 +220,7 @@ def build_app(
     stall_seconds: float = DEFAULT_STALL_SECONDS,
     corpus: Sequence[CorpusPage | dict[str, str]] | None = None,
     responder: Responder | None = None,
+    web_responder: WebResponder | None = None,
 ) -> EmulatorApp:
     """The emulator's ASGI app alone, to mount elsewhere or to call in-process
     (`httpx.ASGITransport(app=build_app())`); the disconnect faults then raise instead."""
@@ -211,6 +235,9 @@ def build_app(
         rate_limit=rate_limit,
         responder=_check_responder(responder) if responder else ResearchResponder(corpus),
         stall_seconds=stall_seconds,
+        web_responder=(
+            _check_responder(web_responder) if web_responder else CorpusWebResponder(corpus)
+        ),
     )
 
 
@@ -219,7 +246,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, **options: Any) -> None:
     run_foreground(build_app(**options), host, port)
 
 
-def _check_responder(value: Responder) -> Responder:
+def _check_responder(value: _R) -> _R:
     if not callable(value):
         raise TypeError(f"responder must be a callable, not {type(value).__name__}")
     return value

@@ -3,7 +3,8 @@
 A fault comes from the request's `x-emulator-fault` header (it then applies to that request
 only and leaves the queue alone) or, failing that, from the front of the emulator's queue
 (`emu.inject(...)` / `emu.faults.push(...)`), which is consumed one fault per request. A
-queued fault is taken by the next request to a chat path whatever that request's outcome.
+queued fault is taken by the next request to an API path (Chat, Responses, Search or
+Extract) whatever that request's outcome.
 
 Header syntax: a name, optionally followed by `;key=value` parameters, for example
 `429-retry-after;retry_after=0.2` or `disconnect-mid-stream;after_chunks=3`.

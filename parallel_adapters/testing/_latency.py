@@ -24,6 +24,9 @@ _DOCUMENTED_TTFT: dict[str, tuple[float, float]] = {
     "parallel-low": (5.0, 10.0),
     "parallel-medium": (15.0, 20.0),
     "parallel-high": (30.0, 60.0),
+    # The Search and Extract APIs, whole answers (getting-started/pricing, 2026-10-08).
+    "search": (0.2, 3.0),
+    "extract": (1.0, 20.0),
 }
 
 

@@ -34,3 +34,12 @@ def test_public_names_resolve() -> None:
 
     for name in parallel_adapters.__all__:
         assert getattr(parallel_adapters, name) is not None
+
+
+def test_tracing_never_imports_opentelemetry_itself() -> None:
+    # The kit looks for a provider only where the application put one: in the
+    # opentelemetry module the application imported. A call without it imports nothing.
+    loaded = _modules_after(
+        "from parallel_adapters._core import _tracing\nassert _tracing._recording_tracer() is None"
+    )
+    assert not {m for m in loaded if m.split(".")[0] == "opentelemetry"}

@@ -121,6 +121,9 @@ def test_streamify_with_chat_adapter_yields_token_chunks_in_one_request(
     research = research_of(lm.history[-1]["response"])
     assert [b.field for b in research.basis] == ["reasoning", "answer"]
     assert research.citations and calls[0].citations == research.citations
+    # A streamed answer is priced like a whole one, in history and in the collector.
+    assert lm.history[-1]["cost"] == pytest.approx(0.01)
+    assert calls.total_cost == pytest.approx(0.01)
 
 
 @pytest.mark.emulator_only

@@ -26,6 +26,7 @@ SECTIONS = (
     "3. LlamaIndex: ParallelLLM over local documents, and ParallelWebQueryEngine",
     "4. DSPy: ChainOfThought with JSON output, and its basis",
     "5. Responses API: the answer with inline [n] markers",
+    "6. search() and extract(): ranked web pages with excerpts, for your own LLM",
 )
 
 
@@ -107,6 +108,19 @@ def test_responses_section_shows_inline_markers_matching_citations(
     assert markers, section
     assert markers == {int(n) for n, _ in citations}
     assert re.search(r"^\(\d+ cited span\(s\)", section, re.MULTILINE)
+
+
+def test_search_section_shows_ranked_pages_cost_and_an_extraction(
+    demo_output: tuple[int, str, str],
+) -> None:
+    _, out, _ = demo_output
+    section = _section(out, 6)
+    pages = re.findall(r"^  \[(\d+)\] .+ - (https?://\S+)$", section, re.MULTILINE)
+    assert [int(n) for n, _ in pages] == list(range(1, len(pages) + 1)) and pages
+    assert pages[0][1].endswith("/japan")
+    assert "cost at published prices: $0.0010" in section
+    assert re.search(r"^\d+ characters of full content; excerpts:$", section, re.MULTILINE)
+    assert "Tokyo" in section
 
 
 def test_missing_frameworks_are_skipped_with_the_extra_to_install(

@@ -18,7 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # A command in a code span or on a line of a code block, up to a comment or a backtick.
-_COMMAND = re.compile(r"(?:^|`)\s*(parallel-adapters (?:emulator|ask)\b[^`#\n]*)", re.M)
+_COMMAND = re.compile(
+    r"(?:^|`)\s*(parallel-adapters (?:emulator|ask|search|extract)\b[^`#\n]*)", re.M
+)
 
 
 def documented(subcommand: str) -> list[list[str]]:
@@ -95,6 +97,7 @@ def served() -> Iterator[int]:
 def test_the_docs_document_both_commands() -> None:
     assert documented("emulator")
     assert len(documented("ask")) >= 3
+    assert documented("search") and documented("extract")
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
@@ -124,7 +127,9 @@ def test_each_documented_emulator_command_serves(args: list[str]) -> None:
         assert "accepts any non-empty key" in stderr
 
 
-@pytest.mark.parametrize("args", documented("ask"), ids=" ".join)
+@pytest.mark.parametrize(
+    "args", documented("ask") + documented("search") + documented("extract"), ids=" ".join
+)
 def test_each_documented_ask_command_answers(args: list[str], served: int, tmp_path: Path) -> None:
     if "--schema" in args:
         schema = tmp_path / args[args.index("--schema") + 1]

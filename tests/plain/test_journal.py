@@ -177,3 +177,39 @@ def test_the_last_line_of_an_id_decides_and_compaction_keeps_a_paid_answer(
         journal.write(new)
         assert journal.state.answered["1"] == new
     assert _lines(path) == [new]
+
+
+def test_an_incomplete_responses_answer_is_journaled_as_a_failure_to_retry(
+    tmp_path: Path,
+) -> None:
+    """Issue 21, item 7: `status: "incomplete"` comes back flagged, and the journal asks
+    it again next run instead of counting it as answered."""
+    from tests.core import responses_wire as wire
+    from tests.core.loopback import Reply, replay
+
+    cut = wire.response(
+        [wire.message_item("Jensen Huang has been", [])],
+        status="incomplete",
+        incomplete_details={"reason": "max_output_tokens"},
+    )
+    path = tmp_path / "out.jsonl"
+    options = {"api_key": "k", "requests_per_minute": None, "max_retries": 0}
+    with replay(Reply.json(cut)) as server:
+        chat = pa.ParallelChat(model="parallel", base_url=server.base_url, **options)
+        [first] = chat.map(["q"], journal=path)
+    assert first.incomplete and first.incomplete_reason == "max_output_tokens"
+    [line] = _lines(path)
+    assert line["error"] == {
+        "type": "IncompleteAnswer",
+        "message": "the answer is incomplete (max_output_tokens); it is asked again next run",
+        "status_code": None,
+    }
+    assert line["text"] == "Jensen Huang has been"
+    with Journal(path) as journal:
+        assert set(journal.state.failed) == {"0"}
+    with replay(Reply.json(wire.NVIDIA)) as server:
+        chat = pa.ParallelChat(model="parallel", base_url=server.base_url, **options)
+        [second] = chat.map(["q"], journal=path)
+        assert len(server.requests) == 1
+    assert second.text == wire.JENSEN and not second.incomplete
+    assert [r.get("text") for r in _lines(path)] == [wire.JENSEN]

@@ -3,6 +3,7 @@ request on the wire for input that was refused."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from types import SimpleNamespace
@@ -274,19 +275,22 @@ def test_an_unknown_model_is_refused_before_sending_naming_the_models(
         "requests_per_minute": None,
         "max_retries": 0,
     }
+    build: Any
     if adapter == "plain":
-        ask: Any = pa.ParallelChat(model=model, **options)
+        build = pa.ParallelChat
     elif adapter == "llama_index":
         from parallel_adapters.llama_index import ParallelLLM
 
-        ask = ParallelLLM(model=model, **options).complete
+        build = ParallelLLM
     else:
         from parallel_adapters.dspy import ParallelLM
 
-        ask = ParallelLM(model, cache=False, **options)
+        build = functools.partial(ParallelLM, cache=False)
+    # Refused when the object is built, as the docs promise for every invalid option.
     with pytest.raises(pa.InputError) as caught:
-        ask("What is DSPy?")
+        build(model=model, **options)
     assert "speed, lite, base, core" in str(caught.value)
+    assert "parallel, parallel-low, parallel-medium, parallel-high" in str(caught.value)
     assert chat_requests(emulator) == 0
 
 
