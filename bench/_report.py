@@ -259,7 +259,7 @@ def _ratelimit(data: dict[str, Any], charts: str) -> list[str]:
         ]
         for r in data["runs"]
     ]
-    return lines + _table(
+    lines += _table(
         [
             "run",
             "answered",
@@ -270,6 +270,27 @@ def _ratelimit(data: dict[str, Any], charts: str) -> list[str]:
         ],
         rows,
     )
+    short = data.get("one_second_window")
+    if short:
+        short_limit = short["server_limit"]
+        lines += [
+            "",
+            f"The same on a 1 s window: {short_limit['requests']} per "
+            f"{short_limit['window_s']:g} s at the server, the client set alike "
+            f"(`requests_per_minute={short['client_limiter']['requests_per_minute']}, "
+            "rate_limit_window=1`), "
+            f"{short['requests']} requests:",
+            "",
+        ]
+        lines += _table(
+            ["run", "answered", "429s", "% of limit"],
+            [
+                [r["label"], str(r["ok"]), str(r["status_429"]),
+                 f"{r['achieved_pct_of_limit']:.1f}%"]
+                for r in short["runs"]
+            ],
+        )  # fmt: skip
+    return lines
 
 
 def _margin_sentence(client: dict[str, Any], window: float) -> str:

@@ -146,7 +146,7 @@ def in_flight(total: int, concurrency: int, answer_seconds: float) -> dict[str, 
 def run(quick: bool) -> dict[str, Any]:
     results: dict[str, Any] = {"acquire_cost": {}, "shared_budget": {}}
     count = 300 if quick else 3000
-    # 10 s windows: the limiter's 500 ms arrival slack is 5% of one (see _ratelimit).
+    # 10 s windows: the limiter's arrival slack (500 ms, its cap) is 5% of one (see _ratelimit).
     limit, window = (20, 10.0) if quick else (50, 10.0)
     each = 8 if quick else 25
     with tempfile.TemporaryDirectory() as tmp, redis_server() as redis_url:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import threading
 import time
@@ -33,29 +34,49 @@ from ._core import (
     ParallelClient,
     PaymentRequiredError,
     RateLimitError,
+    RateLimitStoreError,
 )
 from ._core._config import BATCH_RATE_LIMIT_ROUNDS
 from ._core._request import ChatRequest
+from ._core._sending import Sending, WaitInterrupted, current_sending
 from ._journal import (
     Journal,
     answer_record,
     completion_from_record,
     error_record,
+    fingerprint,
     id_key,
     incomplete_record,
 )
 
-__all__ = ["BatchItem", "BatchRunner", "Progress"]
+__all__ = ["BatchItem", "BatchRunner", "Progress", "halt_message"]
 
-StopReason = Literal["failure", "fatal", "interrupted"]
+StopReason = Literal["failure", "fatal", "interrupted", "halted"]
 # Errors every later request would get too: continuing would only multiply them.
 FATAL_ERRORS = (AuthenticationError, PaymentRequiredError, MissingAPIKeyError)
+
+
+def halt_message(cause: BaseException, max_retry_after: float) -> str:
+    """Why a batch stopped sending, for a person: the wait a server asked for, the store
+    or the file that failed."""
+    if isinstance(cause, RateLimitError):
+        wait = cause.retry_after
+        shown = f"{wait:,.0f}s" if wait is not None and math.isfinite(wait) else "an unbounded time"
+        return (
+            f"the server asked to wait {shown} (Retry-After), more than max_retry_after "
+            f"({max_retry_after:g}s): stopped sending; resume once that wait is over"
+        )
+    if isinstance(cause, RateLimitStoreError):
+        return f"stopped sending: {cause.message}"
+    return f"the journal cannot be written: {cause}"
 
 
 @dataclass(frozen=True)
 class BatchItem:
     id: str | int
     request: ChatRequest
+    line: int | None = None
+    """The input file's line number, for messages (CLI only)."""
 
 
 class Progress:
@@ -132,6 +153,7 @@ class BatchRunner:
         fail_fast: bool = False,
         progress: Progress | None = None,
         rate_limit_rounds: int | None = None,
+        reask_changed: bool = False,
     ) -> None:
         self.client = client
         self.items = list(items)
@@ -144,10 +166,26 @@ class BatchRunner:
         self.rate_limit_rounds = rate_limit_rounds
         self.results: list[Completion | BaseException | None] = [None] * len(self.items)
         self.skipped: list[int] = []
+        self.reask_changed = reask_changed
+        self.changed: list[int] = []
+        """Positions answered in the journal for another question than theirs now (an
+        edited input): sent again with `reask_changed`, else left alone (see
+        `refuse_changed`)."""
         self.stopped: StopReason | None = None
+        self.halted: BaseException | None = None
+        """What stopped the batch that is no question's fault: a Retry-After over
+        `max_retry_after`, a rate-limit store that failed, a journal that cannot be
+        written (`OSError`). Questions it kept from being answered stay unsent (None)."""
+        self.unwritten: list[int] = []
+        """Positions whose answer arrived but could not be written to the journal."""
         self.sent_now = 0
         self._lock = threading.Lock()
         self._pause_until = 0.0
+        self._stopping = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sending: dict[asyncio.Task[None], Sending] = {}
+        self._abandoned = False
+        self._writing: set[asyncio.Task[None]] = set()
         self.pending = self._to_send()
         """Input positions still to send (not answered in the journal), in order."""
         self._todo = iter(self.pending)
@@ -160,6 +198,14 @@ class BatchRunner:
         answered = self.journal.state.answered
         for index, item in enumerate(self.items):
             record = answered.get(id_key(item.id))
+            if record is not None and record.get("fingerprint", None) not in (
+                None,  # written before journals kept fingerprints: trusted
+                fingerprint(item.request),
+            ):
+                self.changed.append(index)
+                if self.reask_changed:
+                    todo.append(index)
+                continue
             if record is None:
                 todo.append(index)
             else:
@@ -175,15 +221,49 @@ class BatchRunner:
 
     @property
     def to_send(self) -> int:
-        return len(self.items) - len(self.skipped)
+        return len(self.pending)
+
+    def refuse_changed(self) -> None:
+        """`InputError` naming the ids whose question changed, unless told to re-ask."""
+        if not self.changed or self.reask_changed:
+            return
+        ids = [self.items[i].id for i in self.changed]
+        shown = f"{ids[:10]}" + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise InputError(
+            f"{self.journal.path if self.journal else 'the journal'}: ids {shown} were "
+            "answered there for another question (model, effort, messages or "
+            "response_format changed); nothing was sent. Pass reask_changed=True to ask "
+            "them again (their new answers supersede the old ones), or use another journal"
+        )
 
     # -- shared steps ---------------------------------------------------------------------
 
     def stop(self, reason: StopReason = "interrupted") -> None:
-        """Send nothing more; requests in flight still finish and are kept."""
+        """Send nothing more; requests in flight still finish and are kept.
+
+        Ctrl-C and a halt also end every wait at once (a pause after a 429, and on asyncio
+        the client's own backoff and rate-limit waits): those requests are not on the
+        wire, so nothing paid for is lost."""
         with self._lock:
             if self.stopped is None:
                 self.stopped = reason
+        if reason in ("interrupted", "halted"):
+            self._stopping.set()
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop just closed
+                    loop.call_soon_threadsafe(self._cancel_waiting)
+
+    def _halt(self, cause: BaseException) -> None:
+        with self._lock:
+            if self.halted is None:
+                self.halted = cause
+        self.stop("halted")
+
+    def _cancel_waiting(self) -> None:
+        for task, sending in self._sending.items():
+            if not sending.on_wire and task not in self._writing and not task.done():
+                task.cancel()
 
     def _take(self) -> int | None:
         with self._lock:
@@ -206,9 +286,13 @@ class BatchRunner:
                 record = error_record(item.id, result, item.request)
             try:
                 self.journal.write(record)
-            except OSError:
-                self.stop("failure")  # a full disk fails every later write too
-                raise
+            except OSError as exc:
+                # A full disk fails every later write too: stop sending. The answer stays
+                # in the results (map returns it); the journal lost it, so a resume asks
+                # again.
+                with self._lock:
+                    self.unwritten.append(index)
+                self._halt(exc)
         self.results[index] = result
         if isinstance(result, BaseException):
             if self.fail_fast:
@@ -224,6 +308,11 @@ class BatchRunner:
             return None
         config = self.client.config
         delay = error.retry_after
+        if delay is not None and delay > config.max_retry_after:
+            # "Come back tomorrow" (or never): raised, not slept through. Stop sending;
+            # what is in flight finishes and is written.
+            self._halt(error)
+            return 0.0
         if delay is None:
             delay = min(config.retry_initial_delay * 2.0**rounds, config.retry_max_delay)
             delay *= 1.0 - 0.25 * random.random()
@@ -237,26 +326,43 @@ class BatchRunner:
 
     # -- threads --------------------------------------------------------------------------
 
-    def _send(self, request: ChatRequest) -> Completion | BaseException:
+    def _going(self) -> bool:
+        """False once the batch stopped for a reason that keeps unsent items unsent."""
+        return self.stopped not in ("interrupted", "halted")
+
+    def _send(self, request: ChatRequest) -> Completion | BaseException | None:
+        """The answer or the question's failure; None if it was not sent after all."""
         rounds = 0
         while True:
             left = self._pause_left()
             if left > 0:
-                time.sleep(left)
+                self._stopping.wait(left)
+            if not self._going():
+                return None
             try:
                 return self.client.send(request)
+            except WaitInterrupted:
+                return None  # Ctrl-C or a halt ended a wait before sending
             except RateLimitError as exc:
                 if self._rate_limit_pause(exc, rounds) is None:
                     return exc
                 rounds += 1
+            except RateLimitStoreError as exc:
+                # The budget cannot be counted: no question's fault, and none was sent.
+                self._halt(exc)
+                return None
             except Exception as exc:
                 return exc
 
     def _worker(self) -> None:
+        # This thread's own context: the transport's waits end when the batch stops.
+        current_sending.set(Sending(self._stopping))
         while (index := self._take()) is not None:
             with self._lock:
                 self.sent_now += 1
-            self._finish(index, self._send(self.items[index].request))
+            result = self._send(self.items[index].request)
+            if result is not None:
+                self._finish(index, result)
 
     def run(self) -> None:
         """Run on `concurrency` threads. Ctrl-C stops sending, waits for the requests in
@@ -277,32 +383,54 @@ class BatchRunner:
 
     # -- asyncio --------------------------------------------------------------------------
 
-    async def _asend(self, request: ChatRequest) -> Completion | BaseException:
+    async def _asend(self, request: ChatRequest) -> Completion | BaseException | None:
         rounds = 0
         while True:
             left = self._pause_left()
             if left > 0:
                 await asyncio.sleep(left)
+            if not self._going():
+                return None
             try:
                 return await self.client.asend(request)
             except RateLimitError as exc:
                 if self._rate_limit_pause(exc, rounds) is None:
                     return exc
                 rounds += 1
+            except RateLimitStoreError as exc:
+                self._halt(exc)
+                return None
             except Exception as exc:
                 return exc
 
     async def _aworker(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        sending = self._sending[task] = Sending()
+        current_sending.set(sending)  # this task's own context: the transport marks it
         while (index := self._take()) is not None:
             with self._lock:
                 self.sent_now += 1
-            result = await self._asend(self.items[index].request)
-            if self.journal is None:
-                self._finish(index, result)
-            else:
-                # An fsync blocks for milliseconds: off the loop, so the other requests in
-                # flight keep being read meanwhile, and concurrent writes share fsyncs.
-                await asyncio.to_thread(self._finish, index, result)
+            sending.on_wire = False
+            try:
+                result = await self._asend(self.items[index].request)
+            except asyncio.CancelledError:
+                if self._abandoned or sending.on_wire:
+                    raise
+                continue  # a wait ended by Ctrl-C or a halt: not sent; the loop ends
+            if result is None:
+                continue
+            self._writing.add(task)
+            try:
+                if self.journal is None:
+                    self._finish(index, result)
+                else:
+                    # An fsync blocks for milliseconds: off the loop, so the other requests
+                    # in flight keep being read meanwhile, and concurrent writes share
+                    # fsyncs.
+                    await asyncio.to_thread(self._finish, index, result)
+            finally:
+                self._writing.discard(task)
 
     async def arun(self) -> None:
         """Run with `concurrency` tasks. `stop()` lets the requests in flight finish;
@@ -310,6 +438,7 @@ class BatchRunner:
         waits for the requests in flight to be written (a second cancellation abandons
         them); without one it abandons them at once, since nothing could keep them."""
         workers = min(self.concurrency, self.to_send)
+        self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.ensure_future(self._aworker()) for _ in range(workers)]
         if not self._tasks:
             return
@@ -322,6 +451,7 @@ class BatchRunner:
                 # them to reach the journal; a second cancellation abandons them.
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait(self._tasks)
+            self._abandoned = True
             for task in self._tasks:
                 task.cancel()
             raise
@@ -331,6 +461,7 @@ class BatchRunner:
 
     def cancel(self) -> None:
         """Stop, and abandon the requests in flight (their answers are lost)."""
+        self._abandoned = True
         self.stop("interrupted")
         for task in self._tasks:
             task.cancel()

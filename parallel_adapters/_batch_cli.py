@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import shlex
 import signal
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ def add_parser(commands: Any) -> None:
     )
     batch.add_argument(
         "--max-cost",
-        type=float,
+        type=_dollars,
         default=None,
         metavar="USD",
         help="refuse to start when the estimated cost is above this",
@@ -65,6 +66,24 @@ def add_parser(commands: Any) -> None:
         help="the client-side rate limit (default 300, the documented limit per key)",
     )
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument(
+        "--reask-changed",
+        action="store_true",
+        help="ask again the ids answered in OUTPUT for another question (an edited input)",
+    )
+
+
+def _dollars(text: str) -> float:
+    """A budget in dollars: `nan` would switch the check off and `inf` is no budget."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a budget: give a finite number of dollars, 0 or more"
+        )
+    return value
 
 
 class _Refused(Exception):
@@ -84,7 +103,9 @@ def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -
     from ._journal import check_id, id_key
 
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # "\n" only: U+2028, U+0085 and friends are legal, raw, inside a JSON string,
+        # and the default ids must be the line numbers an editor shows.
+        lines = path.read_bytes().decode("utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise _Refused(f"cannot read {path}: {exc}") from None
     items: list[BatchItem] = []
@@ -123,7 +144,7 @@ def _read_items(path: Path, chat: Any, schema: Any, default_model: str | None) -
         if key in seen:
             raise _Refused(f"{where}: id {item_id!r} was already used on line {seen[key]}")
         seen[key] = number
-        items.append(BatchItem(item_id, request))
+        items.append(BatchItem(item_id, request, number))
     if not items:
         raise _Refused(f"{path} has no questions")
     return items
@@ -191,14 +212,33 @@ def _run_journal(
             f"{args.output}: cut off a torn last line ({state.torn_bytes} bytes) left by a crash",
             file=err,
         )
-    runner = BatchRunner(chat, items, concurrency=args.concurrency, journal=journal)
+    runner = BatchRunner(
+        chat,
+        items,
+        concurrency=args.concurrency,
+        journal=journal,
+        reask_changed=args.reask_changed,
+    )
+    if runner.changed and not args.reask_changed:
+        where = ", ".join(f"line {items[i].line} (id {items[i].id!r})" for i in runner.changed[:10])
+        more = f" and {len(runner.changed) - 10} more" if len(runner.changed) > 10 else ""
+        print(
+            f"error: {args.output}: the question changed for {len(runner.changed):,} id(s) "
+            f"already answered there: {where}{more}; nothing was sent. Re-run with "
+            "--reask-changed to ask them again (their new answers supersede the old ones), "
+            "or write to another output file",
+            file=err,
+        )
+        return EXIT_REFUSED
     retrying = sum(1 for i in items if id_key(i.id) in state.failed)
     estimate = estimate_cost(
         billed_model(items[i].request.model, items[i].request.effort) for i in runner.pending
     )
     print(
         f"{len(items):,} questions: {len(runner.skipped):,} already answered in "
-        f"{args.output}, {runner.to_send:,} to send ({retrying:,} retried after a failure)",
+        f"{args.output}, {runner.to_send:,} to send ({retrying:,} retried after a failure"
+        + (f", {len(runner.changed):,} asked again as changed" if runner.changed else "")
+        + ")",
         file=err,
     )
     print(f"cost: {estimate.describe()}", file=err)
@@ -222,9 +262,6 @@ def _run_journal(
     )
     try:
         asyncio.run(_arun(runner, err))
-    except OSError as exc:
-        print(f"error: cannot write to {args.output}: {exc}", file=err)
-        return EXIT_FAILED
     finally:
         runner.progress.close()
     return _summary(args, argv, runner, err, spent=chat.total_cost, estimate=estimate.dollars)
@@ -267,14 +304,28 @@ def _summary(
     spent: float,
     estimate: float,
 ) -> int:
+    from ._batch import halt_message
+
+    if runner.halted is not None:
+        if isinstance(runner.halted, OSError):
+            print(f"error: cannot write to {args.output}: {runner.halted}", file=err)
+        else:
+            message = halt_message(runner.halted, runner.client.config.max_retry_after)
+            print(f"error: {message}", file=err)
     failed, not_started = runner.failed(), runner.not_started()
-    answered = len(runner.items) - len(failed) - len(not_started)
+    answered = len(runner.items) - len(failed) - len(not_started) - len(runner.unwritten)
     print(
         f"done: {answered:,} of {len(runner.items):,} answered "
         f"({answered - len(runner.skipped):,} in this run), {len(failed):,} failed, "
         f"{len(not_started):,} not sent; written to {args.output}",
         file=err,
     )
+    if runner.unwritten:
+        print(
+            f"{len(runner.unwritten):,} answer(s) arrived but could not be written; "
+            "the resume asks for them again",
+            file=err,
+        )
     # Three decimals: the cheapest call is half a cent.
     print(
         f"cost: spent ${spent:,.3f} in this run (estimated ${estimate:,.3f} at the start)",
@@ -283,9 +334,10 @@ def _summary(
     for index in failed[:5]:
         error = runner.results[index]
         print(f"  id {runner.items[index].id!r}: {type(error).__name__}: {error}", file=err)
-    if failed or not_started:
+    unfinished = bool(failed or not_started or runner.unwritten or runner.halted)
+    if unfinished:
         command = shlex.join(["parallel-adapters", *argv])
         print(f"resume (skips the answered, retries the rest): {command}", file=err)
     if runner.stopped == "interrupted":
         return EXIT_INTERRUPTED
-    return EXIT_FAILED if failed or not_started else 0
+    return EXIT_FAILED if unfinished else 0

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._batch import BatchItem, BatchRunner, Progress
+from ._batch import BatchItem, BatchRunner, Progress, halt_message
 from ._core import (
     AsyncChatStream,
     BatchError,
@@ -100,6 +100,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[False] = ...,
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion]: ...
 
@@ -113,6 +114,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[True],
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion | Exception]: ...
 
@@ -125,6 +127,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool = False,
         journal: str | os.PathLike[str] | None = None,
         ids: Sequence[str | int] | None = None,
+        reask_changed: bool = False,
         **params: Any,
     ) -> list[Completion] | list[Completion | Exception]:
         """Complete many prompts on `concurrency` threads; results in input order.
@@ -138,10 +141,12 @@ class ParallelChat(ParallelClient):
         `journal="out.jsonl"` writes each answer to that file as it arrives, skips the
         `ids` (default: positions 0, 1, ...) already answered there and retries the ones
         that failed; every prompt is tried, and `BatchError` is raised at the end if any
-        failed. See docs/batch.md.
+        failed. An id answered there for another question (model, effort, messages or
+        response format) raises `InputError` before anything is sent, unless
+        `reask_changed=True` asks it again. See docs/batch.md.
         """
         runner, opened = self._runner(
-            prompts, concurrency, progress, return_exceptions, journal, ids, params
+            prompts, concurrency, progress, return_exceptions, journal, ids, reask_changed, params
         )
         try:
             runner.run()
@@ -159,6 +164,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[False] = ...,
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion]: ...
 
@@ -172,6 +178,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: Literal[True],
         journal: str | os.PathLike[str] | None = ...,
         ids: Sequence[str | int] | None = ...,
+        reask_changed: bool = ...,
         **params: Any,
     ) -> list[Completion | Exception]: ...
 
@@ -184,12 +191,13 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool = False,
         journal: str | os.PathLike[str] | None = None,
         ids: Sequence[str | int] | None = None,
+        reask_changed: bool = False,
         **params: Any,
     ) -> list[Completion] | list[Completion | Exception]:
         """The async `map`, with the same rules: at most `concurrency` requests in flight,
         results in input order, the first failure stops sending (without a journal)."""
         runner, opened = self._runner(
-            prompts, concurrency, progress, return_exceptions, journal, ids, params
+            prompts, concurrency, progress, return_exceptions, journal, ids, reask_changed, params
         )
         try:
             await runner.arun()
@@ -205,6 +213,7 @@ class ParallelChat(ParallelClient):
         return_exceptions: bool,
         journal: str | os.PathLike[str] | None,
         ids: Sequence[str | int] | None,
+        reask_changed: bool,
         params: dict[str, Any],
     ) -> tuple[BatchRunner, Journal | None]:
         _check_concurrency(concurrency)
@@ -222,7 +231,9 @@ class ParallelChat(ParallelClient):
                 concurrency=concurrency,
                 journal=opened,
                 fail_fast=opened is None and not return_exceptions,
+                reask_changed=reask_changed,
             )
+            runner.refuse_changed()
             runner.progress = Progress(
                 len(items), enabled=progress, initial=len(runner.skipped), required=True
             )
@@ -270,12 +281,14 @@ def _outcome(
 ) -> list[Completion] | list[Completion | Exception]:
     results = runner.results
     failed, not_started = runner.failed(), runner.not_started()
-    if not_started or (failed and not return_exceptions):
-        first = results[failed[0]] if failed else None
+    if not_started or (failed and not return_exceptions) or runner.halted is not None:
+        first = results[failed[0]] if failed else runner.halted
         assert first is None or isinstance(first, BaseException)
         message = f"{len(failed)} of {len(results)} items failed"
-        if first is not None:
+        if failed and first is not None:
             message += f" (the first: {type(first).__name__}: {first})"
+        if runner.halted is not None:
+            message += f"; {halt_message(runner.halted, runner.client.config.max_retry_after)}"
         if not_started:
             message += f"; {len(not_started)} were not sent"
         raise BatchError(message, results=list(results)) from first

@@ -10,7 +10,9 @@ its answer (skip it) or its last failure (retry it).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -41,9 +43,12 @@ __all__ = [
     "answer_record",
     "completion_from_record",
     "error_record",
+    "fingerprint",
     "id_key",
     "incomplete_record",
 ]
+
+logger = logging.getLogger("parallel_adapters")
 
 ItemId = str | int
 
@@ -61,6 +66,31 @@ def check_id(item_id: Any, where: str) -> ItemId:
     return item_id
 
 
+def fingerprint(request: ChatRequest) -> str:
+    """What was asked, in 32 hex digits: model, effort, messages and response format.
+
+    Kept on every journal line, so a resume can tell an id whose question changed (an
+    edited input file, shifted line numbers) from one that was answered as asked. Only
+    what the question is goes in: not the transport, nor fields a newer kit might add.
+    """
+    body = request.body
+    if request.api == "responses":
+        messages: Any = [body.get("instructions"), body.get("input")]
+        response_format = body.get("text")
+    else:
+        messages, response_format = body.get("messages"), body.get("response_format")
+    asked = {
+        "model": request.model,
+        "effort": request.effort,
+        "messages": messages,
+        "response_format": response_format,
+    }
+    canonical = json.dumps(
+        asked, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
 def _wants_json(request: ChatRequest) -> bool:
     response_format = request.body.get("response_format")
     return isinstance(response_format, Mapping) and response_format.get("type") != "text"
@@ -76,6 +106,7 @@ def answer_record(item_id: ItemId, completion: Completion, request: ChatRequest)
         "interaction_id": completion.interaction_id,
         "model": completion.model,
         "cost": completion.cost,
+        "fingerprint": fingerprint(request),
     }
     if _wants_json(request):
         if completion.parsed is not None:
@@ -104,6 +135,8 @@ def error_record(
         if request is not None and billed_after(error)
         else 0.0
     )
+    if request is not None:
+        record["fingerprint"] = fingerprint(request)
     if isinstance(error, OutputParseError):
         # The answer was received (and billed); keep it even though it did not parse.
         record["text"] = error.text
@@ -160,8 +193,9 @@ class JournalState:
     """What an existing journal holds."""
 
     answered: dict[str, dict[str, Any]]
+    """The answer of each id whose last line is an answer."""
     failed: dict[str, dict[str, Any]]
-    """The last failure of each id that has no answer yet."""
+    """The last failure of each id whose last line is a failure."""
     torn_bytes: int
     """Bytes of a torn last line that were cut off when it was opened (0 if none)."""
 
@@ -191,13 +225,15 @@ class Journal:
         answered: dict[str, dict[str, Any]] = {}
         failed: dict[str, dict[str, Any]] = {}
         for record in self._records:
+            # The last line of an id decides: a later answer is a re-asked question's
+            # (`reask_changed`), and a later failure means its re-asking failed.
             key = id_key(record["id"])
             if "error" in record:
-                if key not in answered:
-                    failed[key] = record
-            elif key not in answered:
-                answered[key] = record
+                answered.pop(key, None)
+                failed[key] = record
+            else:
                 failed.pop(key, None)
+                answered[key] = record
         self.state = JournalState(answered=answered, failed=failed, torn_bytes=torn)
         self._superseded = len(self._records) - len(answered) - len(failed)
 
@@ -267,11 +303,14 @@ class Journal:
             self._appended += 1
             mine = self._appended
             if "error" in record:
-                if key in self.state.failed:
+                if key in self.state.failed or key in self.state.answered:
                     self._superseded += 1
+                self.state.answered.pop(key, None)
                 self.state.failed[key] = record
             else:
                 if self.state.failed.pop(key, None) is not None:
+                    self._superseded += 1
+                if key in self.state.answered:
                     self._superseded += 1
                 self.state.answered[key] = record
             self._records.append(record)
@@ -291,20 +330,32 @@ class Journal:
             try:
                 if self._superseded:
                     self._compact()
+            except OSError as exc:
+                # A full disk, say: the journal is whole without compaction (a resume
+                # reads superseded lines correctly), so this is not worth failing over.
+                logger.warning("%s: left uncompacted: %s", self.path, exc)
+                with contextlib.suppress(OSError):
+                    self.path.with_name(self.path.name + ".compact").unlink()
             finally:
                 os.close(self._fd)
                 self._fd = -1
 
     def _compact(self) -> None:
-        keep = []
+        # Keep each id's last line, and its last answer if failures came after it (the
+        # answer to a question since changed and re-asked without success: paid for).
         latest: dict[str, int] = {}
+        latest_answer: dict[str, int] = {}
         for index, record in enumerate(self._records):
             latest[id_key(record["id"])] = index
-        for index, record in enumerate(self._records):
-            key = id_key(record["id"])
-            if "error" in record and (key in self.state.answered or latest[key] != index):
-                continue
-            keep.append(record)
+            if "error" not in record:
+                latest_answer[id_key(record["id"])] = index
+        keep = [
+            record
+            for index, record in enumerate(self._records)
+            if index in (latest[id_key(record["id"])], latest_answer.get(id_key(record["id"])))
+        ]
+        if len(keep) == len(self._records):
+            return
         temporary = self.path.with_name(self.path.name + ".compact")
         with temporary.open("wb") as file:
             for record in keep:

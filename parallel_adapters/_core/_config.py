@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Literal, TypedDict
 
@@ -240,6 +241,17 @@ class ParallelConfig(BaseModel):
                 "or control characters such as CR/LF); check how the key was copied"
             )
         return SecretStr(raw)
+
+    @field_validator(
+        "timeout", "rate_limit_window", "max_retry_after", "retry_initial_delay", "retry_max_delay"
+    )
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        # `inf` passes `gt=0` and would turn a bound into no bound: a wait with no end, or
+        # a budget window the limiter cannot size.
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
 
     @field_validator("base_url")
     @classmethod

@@ -51,8 +51,11 @@ class BudgetStore(Protocol):
     shared: bool
     """True when a call may wait on I/O, so async callers run it in a thread."""
 
-    def take(self) -> float:
-        """Take a slot: 0.0 if taken, else the seconds until one may be free."""
+    def take(self, max_hold: float | None = None) -> float:
+        """Take a slot: 0.0 if taken, else the seconds until one may be free.
+
+        `max_hold`: the caller's cap on a hold (its `max_retry_after`): a hold longer
+        than that, counted from when it was set, is over for this caller."""
         ...
 
     def hold(self, seconds: float) -> None:
@@ -60,6 +63,13 @@ class BudgetStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def held_until(until_ms: int, set_ms: int, max_hold: float | None) -> int:
+    """When a hold set at `set_ms` ends for a caller who waits at most `max_hold` s."""
+    if max_hold is None or set_ms <= 0:
+        return until_ms
+    return min(until_ms, set_ms + math.ceil(max_hold * 1000))
 
 
 def _wait_ms(value: object) -> int:
@@ -78,14 +88,15 @@ class MemoryStore:
         self._budget = budget
         self._bucket = InMemoryBucket([Rate(budget.limit, budget.interval_ms)])
         self._lock = threading.Lock()
-        self._hold_until = 0
+        self._hold_until = self._hold_set = 0
         self._next_leak = 0
 
-    def take(self) -> float:
+    def take(self, max_hold: float | None = None) -> float:
         with self._lock:
             now = time.monotonic_ns() // 1_000_000
-            if self._hold_until > now:
-                return (self._hold_until - now) / 1000
+            until = held_until(self._hold_until, self._hold_set, max_hold)
+            if until > now:
+                return (until - now) / 1000
             item = RateItem(ITEM_NAME, now)
             if self._bucket.put(item):
                 if now >= self._next_leak:
@@ -97,8 +108,10 @@ class MemoryStore:
 
     def hold(self, seconds: float) -> None:
         with self._lock:
-            until = time.monotonic_ns() // 1_000_000 + math.ceil(seconds * 1000)
-            self._hold_until = max(self._hold_until, until)
+            now = time.monotonic_ns() // 1_000_000
+            until = now + math.ceil(seconds * 1000)
+            if until > self._hold_until:
+                self._hold_until, self._hold_set = until, now
 
     def close(self) -> None:
         pass

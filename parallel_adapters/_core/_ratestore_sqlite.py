@@ -5,10 +5,18 @@ its `Limiter`, we do under the same lock: the slot is stamped with the clock rea
 the lock (a stamp read before waiting for the lock, or before sleeping, would date the
 entry too early and let it expire too soon), and the shared `Retry-After` hold is read
 in the same critical section.
+
+Stamps are wall-clock times, the one clock every process on the host reads alike, and
+they are written under the lock, so none is ever later than the clock unless the clock
+went back (an NTP step, a VM restored). A stamp from the future would hold every slot,
+and so every process, for as long as the step: an hour back meant an hour's wait. So
+`take` checks the newest stamp, and when it is ahead of the clock, re-dates every stamp
+and the hold by that much (keeping their spacing) and logs the step.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -20,15 +28,19 @@ from filelock import Timeout
 from pyrate_limiter import Rate, RateItem, SQLiteBucket
 
 from ._errors import RateLimitStoreError
-from ._ratestore import ITEM_NAME, Budget
+from ._ratestore import ITEM_NAME, Budget, held_until
 
 __all__ = ["SQLiteStore"]
+
+logger = logging.getLogger("parallel_adapters")
 
 # A live process holds the file lock for well under a millisecond; a wait this long means
 # the file is stuck (a network file system, a stopped process), and we say so.
 LOCK_TIMEOUT = 10.0
 # filelock polls a contended lock; its default 50 ms would be most of an acquire.
 LOCK_POLL = 0.001
+# Rows of the hold table: when the hold ends, and when it was set (both wall-clock ms).
+HOLD_UNTIL, HOLD_SET = 1, 2
 
 
 def _now_ms() -> int:
@@ -85,11 +97,13 @@ class SQLiteStore:
             finally:
                 lock.release()
 
-    def take(self) -> float:
+    def take(self, max_hold: float | None = None) -> float:
         try:
             with self._locked():
                 now = _now_ms()
-                held = self._hold_until()
+                self._undo_clock_step(now)
+                until, set_ms = self._hold()
+                held = held_until(until, set_ms, max_hold)
                 if held > now:
                     return (held - now) / 1000
                 item = RateItem(ITEM_NAME, now)
@@ -104,21 +118,49 @@ class SQLiteStore:
         except (sqlite3.Error, OSError) as exc:
             raise self._error("failed", exc) from exc
 
-    def _hold_until(self) -> int:
-        cursor = self._bucket.conn.execute(
-            f"SELECT until_ms FROM '{self._table}_hold' WHERE id = 1"
-        )
-        row = cursor.fetchone()
+    def _hold(self) -> tuple[int, int]:
+        """(until, set): when the shared hold ends and when it was set; 0 if unknown."""
+        cursor = self._bucket.conn.execute(f"SELECT id, until_ms FROM '{self._table}_hold'")
+        rows = dict(cursor.fetchall())
         cursor.close()
-        return int(row[0]) if row else 0
+        return int(rows.get(HOLD_UNTIL, 0)), int(rows.get(HOLD_SET, 0))
+
+    def _undo_clock_step(self, now: int) -> None:
+        cursor = self._bucket.conn.execute(f"SELECT MAX(item_timestamp) FROM '{self._table}'")
+        (newest,) = cursor.fetchone()
+        cursor.close()
+        latest = max(int(newest or 0), self._hold()[1])
+        if latest <= now:
+            return
+        step = latest - now
+        conn = self._bucket.conn
+        conn.execute(
+            f"UPDATE '{self._table}' SET item_timestamp = item_timestamp - ?", (step,)
+        ).close()
+        conn.execute(
+            f"UPDATE '{self._table}_hold' SET until_ms = until_ms - ? WHERE until_ms > 0",
+            (step,),
+        ).close()
+        conn.commit()
+        logger.warning(
+            "rate-limit store %s: the clock is %.3fs behind the newest stamp there (it was "
+            "set back); re-dated the budget's stamps to this clock",
+            self.name,
+            step / 1000,
+        )
 
     def hold(self, seconds: float) -> None:
         try:
             with self._locked():
-                until = max(self._hold_until(), _now_ms() + int(seconds * 1000))
-                self._bucket.conn.execute(
-                    f"INSERT OR REPLACE INTO '{self._table}_hold' (id, until_ms) VALUES (1, ?)",
-                    (until,),
+                now = _now_ms()
+                self._undo_clock_step(now)
+                current, _ = self._hold()
+                until = now + int(seconds * 1000)
+                if until <= current:
+                    return
+                self._bucket.conn.executemany(
+                    f"INSERT OR REPLACE INTO '{self._table}_hold' (id, until_ms) VALUES (?, ?)",
+                    [(HOLD_UNTIL, until), (HOLD_SET, now)],
                 ).close()
                 self._bucket.conn.commit()
         except (sqlite3.Error, OSError) as exc:

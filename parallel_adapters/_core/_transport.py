@@ -19,7 +19,6 @@ import logging
 import os
 import random
 import threading
-import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterator
 from typing import Any, Protocol, TypeVar
@@ -61,6 +60,7 @@ from ._ratelimit import RequestLimiter, shared_limiter
 from ._request import ChatRequest
 from ._response import Completion, StreamAccumulator, StreamPart, completion_from_body
 from ._responses import ResponsesAccumulator, completion_from_responses_body
+from ._sending import current_sending, pause
 from ._sse import (
     DONE,
     ServerEvent,
@@ -549,12 +549,17 @@ class Transport:
         attempt = 0
         if limiter is _CHAT_BUDGET:
             limiter = self._request_limiter()
+        sending = current_sending.get()
         while True:
             if limiter is not None:
-                limiter.acquire()
+                limiter.acquire(self.config.max_retry_after)
             try:
+                if sending is not None:
+                    sending.on_wire = True
                 return once()
             except Exception as exc:
+                if sending is not None:
+                    sending.on_wire = False
                 error = self.typed(exc)
                 hold = self._server_hold(error)
                 if limiter is not None and hold is not None:
@@ -568,7 +573,7 @@ class Transport:
             if call is not None:
                 call.retry(error, attempt, delay)
             attempt += 1
-            time.sleep(delay)
+            pause(delay)  # ended early by a batch's Ctrl-C
 
     async def _awith_retries(
         self, once: Callable[[], Awaitable[_T]], call: Call | None, limiter: Any = _CHAT_BUDGET
@@ -576,12 +581,17 @@ class Transport:
         attempt = 0
         if limiter is _CHAT_BUDGET:
             limiter = self._request_limiter()
+        sending = current_sending.get()
         while True:
             if limiter is not None:
-                await limiter.aacquire()
+                await limiter.aacquire(self.config.max_retry_after)
             try:
+                if sending is not None:
+                    sending.on_wire = True
                 return await once()
             except Exception as exc:
+                if sending is not None:
+                    sending.on_wire = False
                 error = self.typed(exc)
                 hold = self._server_hold(error)
                 if limiter is not None and hold is not None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import parallel_adapters as pa
 from parallel_adapters import testing
 from parallel_adapters._core import ParallelConfig
 from parallel_adapters._core._ratelimit import RequestLimiter, shared_limiter
+from parallel_adapters._core._ratestore_redis import KEY_PREFIX
 
 SECRET = "sk-store-test-secret-0123456789"
 
@@ -219,3 +224,66 @@ def test_a_process_killed_holding_the_sqlite_lock_leaks_nothing(tmp_path: Path) 
     child.wait(timeout=10)
     # The kernel dropped the dead process's lock: the next take goes through.
     assert limiter._store.take() == 0.0
+
+
+# -- clocks: stamps from a future clock (the clock went back) ---------------------------
+
+
+HOUR_MS = 3_600_000
+
+
+def _future_stamps(store: str, budget_id: str) -> None:
+    """Fill the budget (3 per 10 s) and set a 5 s hold, all stamped an hour ahead of the
+    store's clock: what a clock set back by an hour leaves behind."""
+    if store.startswith("sqlite"):
+        db = sqlite3.connect(store.removeprefix("sqlite://"))
+        ahead = time.time_ns() // 1_000_000 + HOUR_MS
+        table = f"budget_{budget_id}"
+        db.executemany(
+            f"INSERT INTO '{table}' (name, item_timestamp) VALUES ('request', ?)",
+            [(ahead - 2,), (ahead - 1,), (ahead,)],
+        )
+        db.executemany(
+            f"INSERT OR REPLACE INTO '{table}_hold' (id, until_ms) VALUES (?, ?)",
+            [(1, ahead + 5000), (2, ahead)],
+        )
+        db.commit()
+        db.close()
+        return
+    client = redis.Redis.from_url(store)
+    seconds, micros = client.time()
+    ahead = seconds * 1000 + micros // 1000 + HOUR_MS
+    key = KEY_PREFIX + budget_id
+    client.zadd(key, {"a": ahead - 2, "b": ahead - 1, "c": ahead})
+    client.set(f"{key}:hold", ahead + 5000)
+    client.set(f"{key}:hold-set", ahead)
+    client.close()
+
+
+def test_stamps_from_a_future_clock_are_redated_and_logged(
+    store: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = _pair(store, "clock")
+    assert a._store.take() == 0.0  # the store and its tables exist
+    _future_stamps(store, "clock")
+    with caplog.at_level(logging.WARNING, logger="parallel_adapters"):
+        wait = b._store.take()
+    # Re-dated by the step: the 5 s hold is 5 s again, not an hour and 5 s.
+    assert 4.0 < wait <= 5.0
+    assert "behind the newest stamp there (it was set back); re-dated" in caplog.text
+    assert re.search(r"clock is 3(599|600)\.\d+s behind", caplog.text)
+    # The hold is bounded by the caller's cap, counted from when it was set.
+    assert b._store.take(1.0) <= 1.0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="parallel_adapters"):
+        # Once re-dated, the budget is full for at most one window: no wait is longer.
+        assert a._store.take(0.0) <= 10.5
+    assert "set back" not in caplog.text  # detected once, not on every take
+
+
+def test_a_limiter_never_waits_longer_than_a_window_plus_the_hold_cap(store: str) -> None:
+    a, b = _pair(store, "bounded")
+    assert a._store.take() == 0.0
+    _future_stamps(store, "bounded")
+    for limiter in (a, b):
+        assert limiter._store.take(2.0) <= 10.5 + 2.0

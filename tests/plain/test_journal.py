@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,49 @@ def test_a_journal_answer_that_does_not_fit_the_request_is_a_clear_error(tmp_pat
     chat = pa.ParallelChat(api_key="k", base_url="http://127.0.0.1:9", requests_per_minute=None)
     with pytest.raises(pa.InputError, match="does not fit"):
         chat.map(["q"], journal=path, response_format=Company)
+
+
+def test_a_compaction_that_cannot_write_leaves_the_journal_whole(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    _write(path, json.dumps(FAILURE) + "\n", json.dumps({**ANSWER, "id": 2}) + "\n")
+    before = path.read_bytes()
+    # A real file-size limit (a full disk): the compacted copy cannot be written.
+    script = (
+        "import resource, sys\n"
+        "from parallel_adapters._journal import Journal\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (10, 10))\n"
+        "Journal(sys.argv[1]).close()\n"
+        "print('closed')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "closed\n"
+    assert "left uncompacted: [Errno 27] File too large" in done.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+    with Journal(path) as journal:  # and it reads as before
+        assert set(journal.state.answered) == {"2"}
+
+
+def test_the_last_line_of_an_id_decides_and_compaction_keeps_a_paid_answer(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "out.jsonl"
+    old = {**ANSWER, "fingerprint": "a" * 32}
+    new = {**ANSWER, "text": "re-asked", "fingerprint": "b" * 32}
+    failure = {**FAILURE, "id": 1}
+    _write(path, json.dumps(old) + "\n", json.dumps(failure) + "\n")
+    with Journal(path) as journal:
+        # Re-asked, and the re-asking failed: asked again, the old answer kept on disk.
+        assert set(journal.state.failed) == {"1"}
+        assert not journal.state.answered
+    assert _lines(path) == [old, failure]
+    with Journal(path) as journal:
+        journal.write(new)
+        assert journal.state.answered["1"] == new
+    assert _lines(path) == [new]
 
 
 def test_an_incomplete_responses_answer_is_journaled_as_a_failure_to_retry(
