@@ -1,0 +1,71 @@
+"""What a Responses answer tells its user: why it stopped, and which passage each source backs.
+
+An answer cut short (`status: "incomplete"`) must say why, or a caller takes a truncated
+answer for a whole one. A citation on the answer's last sentence ends at the very end of the
+text, and must still get its `[n]` marker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from parallel_adapters._core import completion_from_responses_body, shape_responses_request
+
+from . import responses_wire as wire
+
+TEXT = "Paris is the capital. It has 2.1 million people."
+SOURCE = "https://insee.example/paris"
+
+
+def _completion(**fields: Any) -> Any:
+    body = wire.response([wire.message_item(TEXT, [])], **fields)
+    return completion_from_responses_body(body, shape_responses_request("q", model="parallel"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "finish_reason"),
+    [
+        ({"status": "completed"}, "stop"),
+        ({"status": None}, "stop"),
+        (
+            {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}},
+            "max_output_tokens",
+        ),
+        (
+            {"status": "incomplete", "incomplete_details": {"reason": "content_filter"}},
+            "content_filter",
+        ),
+        # The reason is missing, blank or not a string: still never "stop".
+        ({"status": "incomplete", "incomplete_details": None}, "incomplete"),
+        ({"status": "incomplete", "incomplete_details": {"reason": ""}}, "incomplete"),
+        ({"status": "incomplete", "incomplete_details": {"reason": 3}}, "incomplete"),
+        ({"status": "incomplete", "incomplete_details": "max_output_tokens"}, "incomplete"),
+        # A status the kit does not know is passed on as it came.
+        ({"status": "in_progress"}, "in_progress"),
+    ],
+)
+def test_the_finish_reason_says_why_an_answer_stopped(
+    fields: dict[str, Any], finish_reason: str
+) -> None:
+    completion = _completion(**fields)
+    assert completion.finish_reason == finish_reason
+    assert completion.text == TEXT
+
+
+def test_a_citation_on_the_last_sentence_gets_its_marker() -> None:
+    last = TEXT.index("It has")
+    annotations = [
+        wire.citation(SOURCE, "INSEE", last, len(TEXT)),
+        wire.citation("https://other.example", "Other", 0, len("Paris is the capital.")),
+    ]
+    body = wire.response([wire.message_item(TEXT, annotations)])
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    n = [c.url for c in completion.citations].index(SOURCE) + 1
+    m = 3 - n
+    assert completion.text_with_markers() == (
+        f"Paris is the capital.[{m}] It has 2.1 million people.[{n}]"
+    )
