@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from parallel_adapters import Citation, FieldBasis
-from parallel_adapters._core import parse_basis, unique_citations
+from parallel_adapters._core import parse_basis, sources_from_basis, unique_citations
 
 _BLOG_EXAMPLE = {
     "field": "risk_factors",
@@ -136,3 +136,23 @@ def test_a_malformed_item_warning_names_the_problem_but_not_the_payload(
     # Neither the answer's own text nor a link to pydantic's docs goes into a user's logs.
     assert "PRIVATE-PASSAGE" not in message
     assert "errors.pydantic.dev" not in message
+
+
+def test_a_page_cited_again_for_one_field_is_one_source_with_every_excerpt_once() -> None:
+    basis = [
+        FieldBasis(
+            field="ceo",
+            confidence="high",
+            citations=[
+                Citation(url="https://one", excerpts=["x"]),
+                Citation(url="https://one", title="One", excerpts=["y"]),
+                Citation(url="https://one", title="Later", excerpts=["y", "x", "z"]),
+            ],
+        ),
+        FieldBasis(field="founded", citations=[Citation(url="https://one", excerpts=["w"])]),
+    ]
+    ceo, founded = sources_from_basis(basis)
+    assert (ceo.field, ceo.url, ceo.confidence) == ("ceo", "https://one", "high")
+    assert ceo.title == "One"
+    assert ceo.excerpts == ("x", "y", "z")
+    assert (founded.field, founded.excerpts, founded.confidence) == ("founded", ("w",), None)
