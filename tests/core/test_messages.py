@@ -308,3 +308,13 @@ def test_a_part_without_a_type_is_text() -> None:
 def test_bad_messages_say_what_is_wrong(bad: Any, match: str) -> None:
     with pytest.raises(InputError, match=match):
         merge_messages(bad)
+
+
+class _RoleOnly:
+    role = "user"
+
+
+def test_an_object_without_content_is_an_empty_message_not_an_attribute_error() -> None:
+    assert merge_messages([_RoleOnly(), ("user", "q")]) == [{"role": "user", "content": "q"}]
+    with pytest.raises(InputError, match=r"^no message has any text to send$"):
+        merge_messages([_RoleOnly()])
