@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import parallel_adapters as pa
 from parallel_adapters._core import completion_from_responses_body, shape_responses_request
 
 from . import responses_wire as wire
@@ -69,3 +70,55 @@ def test_a_citation_on_the_last_sentence_gets_its_marker() -> None:
     assert completion.text_with_markers() == (
         f"Paris is the capital.[{m}] It has 2.1 million people.[{n}]"
     )
+
+
+def test_odd_output_items_are_skipped_and_the_searches_after_them_kept() -> None:
+    search = {
+        "type": "web_search_call",
+        "id": "ws_1",
+        "status": "completed",
+        "action": {"type": "search", "query": "paris population"},
+    }
+    output = [
+        "junk",
+        None,
+        {"type": "web_search_call", "id": "ws_0", "action": "not an object"},
+        search,
+        wire.message_item(TEXT, []),
+    ]
+    body = wire.response(output)
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    assert completion.text == TEXT
+    assert [(c.id, c.action.query if c.action else None) for c in completion.web_search_calls] == [
+        ("ws_1", "paris population")
+    ]
+
+
+def _markers(spans: list[tuple[int, int, str]], cited: list[str]) -> str:
+    completion = pa.Completion(
+        text=TEXT,
+        model="parallel",
+        citations=[pa.Citation(url=url) for url in cited],
+        cited_spans=[pa.CitedSpan(start=s, end=e, url=url) for s, e, url in spans],
+    )
+    return completion.text_with_markers()
+
+
+def test_a_span_whose_source_is_not_listed_gets_no_marker_and_the_next_span_still_does() -> None:
+    first = len("Paris is the capital.")
+    assert _markers([(0, first, "https://unlisted.example"), (0, len(TEXT), SOURCE)], [SOURCE]) == (
+        TEXT + "[1]"
+    )
+
+
+def test_a_span_ending_past_the_text_gets_no_marker_and_the_next_span_still_does() -> None:
+    first = len("Paris is the capital.")
+    spans = [(0, len(TEXT) + 5, SOURCE), (0, first, SOURCE)]
+    assert _markers(spans, [SOURCE]) == TEXT[:first] + "[1]" + TEXT[first:]
+    assert _markers([(0, -1, SOURCE)], [SOURCE]) == TEXT
+
+
+def test_a_span_ending_at_the_start_puts_its_marker_first() -> None:
+    assert _markers([(0, 0, SOURCE)], [SOURCE]) == "[1]" + TEXT
