@@ -1,0 +1,56 @@
+"""Responses API metadata is checked before anything is sent, with the limit in the message.
+
+The server refuses oversized metadata after the request is sent; the kit says which limit
+a caller broke, at the documented boundary (16 keys, 64-character keys, 512-character
+values), and lets everything within it through unchanged.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+import parallel_adapters as pa
+from parallel_adapters._core import shape_responses_request
+
+
+def _body(**params: Any) -> dict[str, Any]:
+    return shape_responses_request("q", model="parallel", **params).body
+
+
+def test_metadata_at_every_limit_is_sent_unchanged() -> None:
+    metadata = {f"k{i:02d}": "v" for i in range(15)}
+    metadata["k" * 64] = "v" * 512
+    assert _body(metadata=metadata)["metadata"] == metadata
+
+
+@pytest.mark.parametrize(
+    ("metadata", "match"),
+    [
+        ({f"k{i}": "v" for i in range(17)}, r"^metadata has 17 keys; at most 16$"),
+        (
+            {"k" * 65: "v"},
+            r"^metadata key 'kkkkkkkkkkkkkkkkkkkk'\.\.\. is 65 characters; at most 64$",
+        ),
+        ({"row": "v" * 513}, r"^metadata value for 'row' is 513 characters; at most 512$"),
+        ({"row": 42}, r"^metadata keys and values must be strings, got 'row': 42$"),
+        ({7: "x"}, r"^metadata keys and values must be strings, got 7: 'x'$"),
+        ([("row", "1")], r"^metadata must be a dict of strings, got list$"),
+    ],
+)
+def test_metadata_beyond_a_limit_is_refused_before_sending(metadata: Any, match: str) -> None:
+    with pytest.raises(pa.InputError, match=match):
+        _body(metadata=metadata)
+
+
+def test_an_ignored_parameter_warns_once_with_a_user_warning_naming_it() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        body = _body(tool_choice="auto")
+        _body(tool_choice="auto")
+    assert "tool_choice" not in body
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (UserWarning, "the Parallel Responses API ignores 'tool_choice'; it was not sent")
+    ]
