@@ -17,7 +17,91 @@ _NO_ERROR_TEXT = (
     "never empty and this fallback is never used"
 )
 
+_MESSAGES = "parallel_adapters._core._messages."
+_PRICES = "parallel_adapters._core._prices."
+_SPANS = "parallel_adapters._core._spans."
+_JOURNAL = "parallel_adapters._journal."
+_JSON_NATIVE = (
+    "citations and basis are parsed from the server's JSON, so every field (extra ones "
+    "included) is already a JSON type: any dump mode gives the same dict"
+)
+_ANY_SUPERSEDED = (
+    "close() only asks whether any line was superseded (non-zero); adding 1 or 2, or "
+    "setting 1, after a supersede all give non-zero"
+)
+
 EQUIVALENTS: dict[str, tuple[str, str]] = {
+    _JOURNAL + "x_answer_record__mutmut_8": (
+        '"citations": [c.model_dump(mode=None) for c in completion.citations],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "x_answer_record__mutmut_9": (
+        '"citations": [c.model_dump(mode="XXjsonXX") for c in completion.citations],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "x_answer_record__mutmut_10": (
+        '"citations": [c.model_dump(mode="JSON") for c in completion.citations],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "x_answer_record__mutmut_14": (
+        '"basis": [b.model_dump(mode="XXjsonXX") for b in completion.basis],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "x_answer_record__mutmut_15": (
+        '"basis": [b.model_dump(mode="JSON") for b in completion.basis],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "xǁJournalǁ__init____mutmut_6": (
+        "self._appended = self._synced = 1",
+        "both fsync counters start equal; only whether one has passed the other matters",
+    ),
+    _JOURNAL + "xǁJournalǁ__init____mutmut_7": (
+        "self._records: list[dict[str, Any]] = None",
+        "replaced by the lines read from the file before anything reads it",
+    ),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_5": (
+        'line = (json.dumps(record, ensure_ascii=None) + "\\n").encode("utf-8")',
+        "json.dumps reads ensure_ascii as a truth value: None is False",
+    ),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_11": (
+        'line = (json.dumps(record, ensure_ascii=False) + "\\n").encode("UTF-8")',
+        "codec names are case-insensitive: the same encoder",
+    ),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_22": (
+        "self._appended += 2",
+        "the fsync counters are only compared with each other: counting in twos keeps "
+        "every comparison",
+    ),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_28": ("self._superseded = 1", _ANY_SUPERSEDED),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_30": ("self._superseded += 2", _ANY_SUPERSEDED),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_36": ("self._superseded = 1", _ANY_SUPERSEDED),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_38": ("self._superseded += 2", _ANY_SUPERSEDED),
+    _JOURNAL + "xǁJournalǁwrite__mutmut_41": (
+        "if self._synced > mine:",
+        "when an earlier fsync already covered this line, it only adds one more fsync: the "
+        "line is durable either way (a cost, not a behaviour)",
+    ),
+    _JOURNAL + "xǁJournalǁclose__mutmut_6": (
+        "self._fd = -2",
+        "any negative value marks the journal closed",
+    ),
+    _JOURNAL + "xǁJournalǁ_compact__mutmut_25": (
+        'temporary = self.path.with_name(self.path.name + "XX.compactXX")',
+        "the name of a temporary file that is renamed over the journal at once",
+    ),
+    _PRICES + "x_estimate_cost__mutmut_26": (
+        "dollars=round(dollars, 7),",
+        "every price is a whole multiple of $0.001 per request, so a sum has no digit past "
+        "the 3rd decimal: rounding at 6 or 7 removes the same float noise",
+    ),
+    _SPANS + "x_insert_markers__mutmut_18": (
+        "previous = None",
+        "`text[None:point]` is `text[0:point]`",
+    ),
+    _MESSAGES + "x_merge_messages__mutmut_3": (
+        'messages = [("USER", messages)]',
+        "roles are matched case-insensitively (`.strip().lower()`): 'USER' is 'user'",
+    ),
     _SSE + "x__text__mutmut_3": (
         'return raw.decode("UTF-8")',
         "codec names are case-insensitive: the same decoder",

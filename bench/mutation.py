@@ -11,7 +11,9 @@ killed, timed out and survived, the score, and every survivor, either judged equ
     python -m bench.mutation _core/_sse.py          # some modules (the report keeps the rest)
     python -m bench.mutation --report-only          # rewrite the report from mutants/
     python -m bench.mutation --max-children 1       # on a busy machine (default 2)
-    python -m bench.mutation --fresh                # forget mutants/ (after tests changed)
+    python -m bench.mutation --fresh                # forget mutants/ and start over
+    python -m bench.mutation --retest-survivors _core/_sse.py   # after new tests: only the
+                                                    # survivors of the last run run again
 
 Score is (killed + timeout) / generated, as mutmut counts; "score, equivalents excluded"
 divides by generated minus the mutants judged equivalent. A mutant without a test that
@@ -56,10 +58,12 @@ MODULES: dict[str, list[str]] = {
     "parallel_adapters/_core/_responses.py": [
         "tests/core/test_responses.py",
         "tests/core/test_responses_outcome.py",
+        "tests/core/test_responses_request_limits.py",
     ],
     "parallel_adapters/_journal.py": [
         "tests/plain/test_journal.py",
         "tests/plain/test_journal_failures.py",
+        "tests/plain/test_journal_file.py",
     ],
 }
 
@@ -124,6 +128,24 @@ def _run(modules: list[str], max_children: int) -> None:
             stdout=subprocess.DEVNULL,
         )
         print(f"   {time.monotonic() - started:.0f} s", flush=True)
+
+
+def _forget_survivors(modules: list[str]) -> None:
+    """Mark the survivors of the last run as not checked, so mutmut runs them again.
+
+    mutmut keeps every verdict until the code it mutated changes; a test added since does
+    not reopen a survivor it kills.
+    """
+    for module in modules:
+        meta = ROOT / "mutants" / (module + ".meta")
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if code in _SURVIVED or code in _NO_TESTS:
+                codes[name] = None
+        meta.write_text(json.dumps(data, indent=4))
 
 
 def _added_line(name: str) -> str:
@@ -241,10 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fresh", action="store_true", help="delete mutants/ first: mutmut keeps old results"
     )
+    parser.add_argument(
+        "--retest-survivors",
+        action="store_true",
+        help="run the last run's survivors again (after adding tests); the rest stay as they are",
+    )
     args = parser.parse_args(argv)
     chosen = [_resolve(m) for m in args.modules] or list(MODULES)
     if args.fresh and not args.report_only:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
+    elif args.retest_survivors and not args.report_only:
+        _forget_survivors(chosen)
     if not args.report_only:
         _run(chosen, args.max_children)
     results = [r for r in map(_collect, MODULES) if r is not None]

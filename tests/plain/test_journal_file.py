@@ -172,3 +172,21 @@ def test_a_line_without_parsed_is_parsed_from_its_text() -> None:
     plain = completion_from_record(_answer(1, "words"), shape_request("q", model="base"))
     assert plain.parsed is None
     assert plain.raw == _answer(1, "words")
+
+
+def test_a_journal_on_descriptor_0_is_closed_and_compacted(tmp_path: Path) -> None:
+    # Daemons and some cron setups run with stdin closed: the journal then gets fd 0.
+    path = tmp_path / "out.jsonl"
+    saved = os.dup(0)
+    os.close(0)
+    try:
+        journal = Journal(path)
+        journal.write(_failure(1, "first"))
+        journal.write(_failure(1, "second"))
+        journal.close()
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            os.fstat(0)  # the journal's descriptor was released
+    finally:
+        os.dup2(saved, 0)
+        os.close(saved)
+    assert _lines(path) == [_failure(1, "second")]
