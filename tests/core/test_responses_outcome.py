@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 import parallel_adapters as pa
-from parallel_adapters._core import completion_from_responses_body, shape_responses_request
+from parallel_adapters._core import (
+    ResponsesAccumulator,
+    completion_from_responses_body,
+    shape_responses_request,
+)
 
 from . import responses_wire as wire
 
@@ -122,3 +126,73 @@ def test_a_span_ending_past_the_text_gets_no_marker_and_the_next_span_still_does
 
 def test_a_span_ending_at_the_start_puts_its_marker_first() -> None:
     assert _markers([(0, 0, SOURCE)], [SOURCE]) == "[1]" + TEXT
+
+
+SEARCH_ITEM = {
+    "type": "web_search_call",
+    "id": "ws_1",
+    "status": "completed",
+    "action": {"type": "search", "query": "paris population"},
+}
+
+
+def _stream(*events: dict[str, Any]) -> Any:
+    accumulator = ResponsesAccumulator(shape_responses_request("q", model="parallel"))
+    for event in events:
+        accumulator.add(event)
+    return accumulator.finish()
+
+
+def _deltas(*parts: str) -> list[dict[str, Any]]:
+    return [{"type": "response.output_text.delta", "delta": p} for p in parts]
+
+
+def test_a_final_object_with_its_text_is_the_answer() -> None:
+    final = wire.response([SEARCH_ITEM, wire.message_item("Final text.", [])])
+    completion = _stream(*_deltas("partial"), {"type": "response.completed", "response": final})
+    assert completion.text == "Final text."
+    assert completion.raw == final
+
+
+def test_a_final_object_without_text_is_rebuilt_from_the_deltas() -> None:
+    final = wire.response([SEARCH_ITEM, wire.message_item("", [])], status="incomplete")
+    final["incomplete_details"] = {"reason": "max_output_tokens"}
+    final.pop("object")
+    annotation = wire.citation(SOURCE, "INSEE", 0, len("Paris"))
+    completion = _stream(
+        {"type": "response.created", "response": {"id": "resp_1", "status": "in_progress"}},
+        *_deltas("Paris", " is big."),
+        {"type": "response.output_text.annotation.added", "annotation": annotation},
+        {"type": "response.output_text.annotation.added", "annotation": "not an object"},
+        {"type": "response.incomplete", "response": final},
+    )
+    assert completion.text == "Paris is big."
+    assert completion.finish_reason == "max_output_tokens"
+    assert completion.text_with_markers() == "Paris[1] is big."
+    assert [c.id for c in completion.web_search_calls] == ["ws_1"]
+    raw = completion.raw
+    assert (raw["object"], raw["status"]) == ("response", "incomplete")
+    assert raw["output"] == [
+        SEARCH_ITEM,
+        {
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [
+                {"type": "output_text", "text": "Paris is big.", "annotations": [annotation]}
+            ],
+        },
+    ]
+    assert not completion.incomplete
+
+
+def test_a_stream_with_no_final_object_is_flagged_incomplete() -> None:
+    completion = _stream(
+        {"type": "response.created", "response": {"id": "resp_1", "output": [SEARCH_ITEM]}},
+        *_deltas("Paris is"),
+    )
+    assert completion.text == "Paris is"
+    assert completion.incomplete
+    assert (completion.raw["object"], completion.raw["status"]) == ("response", "completed")
+    assert completion.raw["output"][0] == SEARCH_ITEM
+    assert completion.raw["output"][1]["content"][0]["text"] == "Paris is"
