@@ -196,3 +196,74 @@ def test_a_stream_with_no_final_object_is_flagged_incomplete() -> None:
     assert (completion.raw["object"], completion.raw["status"]) == ("response", "completed")
     assert completion.raw["output"][0] == SEARCH_ITEM
     assert completion.raw["output"][1]["content"][0]["text"] == "Paris is"
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "code"),
+    [
+        (
+            {"code": "server_error", "message": "search backend down"},
+            "search backend down",
+            "server_error",
+        ),
+        ({"code": 500, "message": ""}, "the research run failed", None),
+        (None, "the research run failed", None),
+        ({"message": 7}, "the research run failed", None),
+    ],
+)
+def test_a_failed_run_is_a_retryable_typed_error_with_the_servers_message(
+    error: Any, message: str, code: str | None
+) -> None:
+    failed = wire.response([], status="failed", error=error)
+    request = shape_responses_request("q", model="parallel")
+    for raise_it in (
+        lambda: completion_from_responses_body(failed, request),
+        lambda: _stream({"type": "response.failed", "response": failed}),
+    ):
+        with pytest.raises(pa.ResponseFailedError) as caught:
+            raise_it()
+        assert caught.value.message == message
+        assert caught.value.code == code
+        assert caught.value.body == failed
+        # Failed runs are not billed: the core retries them like a 5xx.
+        assert caught.value.retryable is True
+        assert caught.value.status_code is None
+
+
+def test_a_failed_event_without_a_response_object_still_fails() -> None:
+    with pytest.raises(pa.ResponseFailedError, match=r"^the research run failed$") as caught:
+        _stream({"type": "response.failed", "response": "gone"})
+    assert caught.value.body == {}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"type": "error", "message": "rate limited", "code": "x"}, "rate limited"),
+        ({"type": "error", "message": ""}, "the stream reported an error"),
+        ({"type": "error"}, "the stream reported an error"),
+    ],
+)
+def test_an_error_event_is_a_non_retryable_server_error(
+    event: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(pa.ServerError) as caught:
+        _stream(*_deltas("Par"), event)
+    assert caught.value.message == message
+    assert caught.value.body == event
+    assert caught.value.retryable is False
+    assert caught.value.status_code is None
+
+
+def test_events_an_sdk_wrapped_in_data_are_read_and_odd_ones_ignored() -> None:
+    accumulator = ResponsesAccumulator(shape_responses_request("q", model="parallel"))
+    assert accumulator.saw_done is False
+    assert accumulator.add({"data": {"type": "response.output_text.delta", "delta": "Hi"}}) == "Hi"
+    assert accumulator.add({"type": "response.output_text.delta", "delta": " there"}) == " there"
+    # Not events, or events with nothing to add: no text, no error.
+    assert accumulator.add("junk") == ""
+    assert accumulator.add({"type": "response.output_text.delta", "delta": ""}) == ""
+    assert accumulator.add({"type": "response.output_text.delta", "delta": 5}) == ""
+    assert accumulator.add({"type": "response.in_progress", "data": {"type": "error"}}) == ""
+    assert accumulator.add({"type": "response.output_text.delta", "delta": "!"}) == "!"
+    assert accumulator.text == "Hi there!"
