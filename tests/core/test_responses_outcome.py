@@ -267,3 +267,76 @@ def test_events_an_sdk_wrapped_in_data_are_read_and_odd_ones_ignored() -> None:
     assert accumulator.add({"type": "response.in_progress", "data": {"type": "error"}}) == ""
     assert accumulator.add({"type": "response.output_text.delta", "delta": "!"}) == "!"
     assert accumulator.text == "Hi there!"
+
+
+def _note(url: Any, start: Any, end: Any, title: Any = None) -> dict[str, Any]:
+    note = {"type": "url_citation", "url": url, "start_index": start, "end_index": end}
+    if title is not None:
+        note["title"] = title
+    return note
+
+
+def test_spans_of_every_text_part_point_at_their_passage_in_the_joined_text() -> None:
+    first, second = "Paris is the capital. ", "It has 2.1M people."
+    A, B, C = "https://a.example", "https://b.example", "https://c.example"
+    message = {
+        "type": "message",
+        "role": "assistant",
+        "content": [
+            "not a part",
+            {"type": "refusal", "refusal": "no"},
+            {"type": "output_text", "text": 5},
+            {
+                "type": "output_text",
+                "text": first,
+                "annotations": [
+                    _note(A, 0, 21, "A"),
+                    "junk",
+                    {"type": "file_citation", "url": B, "start_index": 0, "end_index": 3},
+                    _note("", 0, 3),
+                    _note(C, "x", 5),  # no usable range: still names its source
+                    _note(C, -5, 99, "C title"),  # clamped to the part
+                ],
+            },
+            {
+                "type": "output_text",
+                "text": second,
+                "annotations": [
+                    _note(B, 0, 19),
+                    _note(A, 0, 6, "Other"),
+                    _note(A, 10, 4),  # an end before the start is an empty span
+                    _note(B, 6, 7),  # a blank passage is no excerpt
+                    _note(B, 0, 19),
+                ],
+            },
+        ],
+    }
+    closing = {"type": "output_text", "text": "!", "annotations": "not a list"}
+    output = [
+        "junk",
+        {"type": "reasoning", "content": [{"type": "output_text", "text": "thinking"}]},
+        message,
+        {**message, "content": [closing]},
+    ]
+    body = wire.response(output)
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    assert completion.text == first + second + "!"
+    assert [(s.start, s.end, s.url, s.title) for s in completion.cited_spans] == [
+        (0, 21, A, "A"),
+        (0, 0, C, None),
+        (0, 22, C, "C title"),
+        (22, 41, B, None),
+        (22, 28, A, "Other"),
+        (32, 32, A, None),
+        (28, 29, B, None),
+        (22, 41, B, None),
+    ]
+    for span in completion.cited_spans:
+        assert completion.text[span.start : span.end] in (first + second)
+    assert [(c.url, c.title, c.excerpts) for c in completion.citations] == [
+        (A, "A", ["Paris is the capital.", "It has"]),
+        (C, "C title", [first]),
+        (B, None, [second]),
+    ]
