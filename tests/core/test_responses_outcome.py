@@ -340,3 +340,68 @@ def test_spans_of_every_text_part_point_at_their_passage_in_the_joined_text() ->
         (C, "C title", [first]),
         (B, None, [second]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ([1, 2], r"^the server sent a list instead of a JSON object$"),
+        ("oops", r"^the server sent a str instead of a JSON object$"),
+        ({"id": "resp_1", "status": "completed"}, r"^the server's answer has no output$"),
+        ({"id": "resp_1", "output": "text"}, r"^the server's answer has no output$"),
+    ],
+)
+def test_a_body_that_is_no_response_object_is_a_non_retryable_server_error(
+    body: Any, match: str
+) -> None:
+    with pytest.raises(pa.ServerError, match=match) as caught:
+        completion_from_responses_body(body, shape_responses_request("q", model="parallel"))
+    assert type(caught.value) is pa.ServerError
+    assert caught.value.retryable is False
+    assert caught.value.status_code is None
+    if isinstance(body, dict):
+        assert caught.value.body == body
+
+
+def test_a_cancelled_run_is_a_failed_run() -> None:
+    cancelled = wire.response([], status="cancelled", error=None)
+    with pytest.raises(pa.ResponseFailedError, match=r"^the research run failed$"):
+        completion_from_responses_body(cancelled, shape_responses_request("q", model="parallel"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {
+                "id": "resp_9",
+                "model": "parallel-2026",
+                "created_at": 1790000000.7,
+                "usage": {"t": 1},
+            },
+            ("resp_9", "parallel-2026", 1790000000, {"t": 1}),
+        ),
+        (
+            {"id": "", "model": "", "created_at": True, "usage": {}},
+            (None, "parallel", None, None),
+        ),
+        (
+            {"id": 7, "model": 5, "created_at": "1790000000", "usage": [1]},
+            (None, "parallel", None, None),
+        ),
+        (
+            {"id": None, "model": None, "created_at": False, "usage": None},
+            (None, "parallel", 0, None),
+        ),
+    ],
+)
+def test_blank_or_mistyped_header_fields_become_none_or_the_default(
+    fields: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    body = {**wire.response([wire.message_item(TEXT, [])]), **fields}
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    got = (completion.id, completion.model, completion.created, completion.usage)
+    assert got == expected
+    assert completion.interaction_id == expected[0]
