@@ -405,3 +405,59 @@ def test_blank_or_mistyped_header_fields_become_none_or_the_default(
     got = (completion.id, completion.model, completion.created, completion.usage)
     assert got == expected
     assert completion.interaction_id == expected[0]
+
+
+def _structured(text: str, annotations: list[dict[str, Any]]) -> Any:
+    body = wire.response([wire.message_item(text, annotations)])
+    request = shape_responses_request("q", model="parallel", response_format=wire.CAPITAL_SCHEMA)
+    return completion_from_responses_body(body, request)
+
+
+def test_a_structured_answer_has_a_basis_per_field_from_the_spans_inside_it() -> None:
+    text = ' {\t"capital" :\n"Paris" , "population": 2100000 } '
+    paris = text.index('"Paris"')
+    population = text.index("2100000")
+    completion = _structured(
+        text,
+        [
+            _note(SOURCE, paris, paris + 7, "INSEE"),
+            _note("https://empty.example", population + 2, population + 2),  # empty span
+            _note("https://both.example", paris, population + 7),  # spans two fields
+        ],
+    )
+    assert [(b.field, [(c.url, c.excerpts) for c in b.citations]) for b in completion.basis] == [
+        ("capital", [(SOURCE, ['"Paris"'])]),
+        ("population", []),
+    ]
+    # Each field's sources are its own copies, not the answer-wide citations.
+    assert completion.basis[0].citations[0] is not completion.citations[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'X{"capital": "Paris"}',  # not a JSON object
+        "[1, 2]",
+        '{"capital" "Paris"}',  # no colon
+        '{"capital": "Paris" "population": 1}',  # no comma
+        '{1: "Paris"}',
+        '{"capital": "Paris"',  # cut short
+        "",
+    ],
+)
+def test_a_structured_answer_that_is_not_a_json_object_has_one_output_basis(text: str) -> None:
+    completion = _structured(text, [_note(SOURCE, 0, len(text))] if text else [])
+    assert [b.field for b in completion.basis] == ["output"]
+    assert [c.url for c in completion.basis[0].citations] == ([SOURCE] if text else [])
+
+
+def test_an_empty_structured_object_has_no_field_basis() -> None:
+    assert _structured(" { } ", []).basis == []
+
+
+def test_a_plain_answer_has_one_output_basis_even_when_its_text_is_json() -> None:
+    body = wire.response([wire.message_item('{"capital": "Paris"}', [_note(SOURCE, 0, 5)])])
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    assert [b.field for b in completion.basis] == ["output"]
