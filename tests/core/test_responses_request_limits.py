@@ -54,3 +54,63 @@ def test_an_ignored_parameter_warns_once_with_a_user_warning_naming_it() -> None
     assert [(w.category, str(w.message)) for w in caught] == [
         (UserWarning, "the Parallel Responses API ignores 'tool_choice'; it was not sent")
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        (
+            {"n": 2},
+            r"^n=2 is not supported: the Parallel Responses API returns one answer$",
+        ),
+        (
+            {"model": "parallel-high", "reasoning_effort": "low"},
+            r"^model 'parallel-high' pins reasoning_effort='high'; got reasoning_effort='low'\. "
+            r"Use model='parallel' to choose the effort per call$",
+        ),
+        (
+            {"messages": [("assistant", "earlier answer")]},
+            r"^the Responses API needs at least one user message; got assistant$",
+        ),
+        (
+            {"messages": [("system", "be brief")]},
+            r"^the Responses API needs at least one user message; got only system text$",
+        ),
+    ],
+)
+def test_requests_the_responses_api_cannot_serve_are_refused_with_the_reason(
+    params: dict[str, Any], match: str
+) -> None:
+    params = dict(params)
+    messages = params.pop("messages", "q")
+    model = params.pop("model", "parallel")
+    with pytest.raises(pa.InputError, match=match):
+        shape_responses_request(messages, model=model, **params)
+
+
+def test_n_of_one_is_accepted_and_not_sent() -> None:
+    assert "n" not in _body(n=1)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"tools": [{"type": "function", "function": {"name": "f"}}]},
+            "the Parallel Responses API ignores 'tools'; it was not sent (pass web_search or "
+            "mcp tools in extra_body)",
+        ),
+        (
+            {"response_format": {"type": "json_object"}},
+            "the Parallel Responses API ignores 'response_format json_object'; it was not "
+            "sent: it produces plain text; use a JSON schema",
+        ),
+    ],
+)
+def test_what_the_responses_api_ignores_is_named_in_a_warning(
+    params: dict[str, Any], message: str
+) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _body(**params)
+    assert [str(w.message) for w in caught] == [message]
