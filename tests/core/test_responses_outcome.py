@@ -461,3 +461,12 @@ def test_a_plain_answer_has_one_output_basis_even_when_its_text_is_json() -> Non
         body, shape_responses_request("q", model="parallel")
     )
     assert [b.field for b in completion.basis] == ["output"]
+
+
+@pytest.mark.parametrize("output", [None, {"type": "message"}, "text"])
+def test_a_final_object_whose_output_is_not_a_list_is_rebuilt_from_the_deltas(output: Any) -> None:
+    final = {**wire.response([]), "output": output}
+    completion = _stream(*_deltas("Paris", "."), {"type": "response.completed", "response": final})
+    assert completion.text == "Paris."
+    assert completion.finish_reason == "stop"
+    assert not completion.incomplete
