@@ -21,6 +21,9 @@ _MESSAGES = "parallel_adapters._core._messages."
 _PRICES = "parallel_adapters._core._prices."
 _SPANS = "parallel_adapters._core._spans."
 _JOURNAL = "parallel_adapters._journal."
+_RESPONSES = "parallel_adapters._core._responses."
+_UNUSED_DEFAULT = "every caller passes `offset`: the default is never used"
+_CATEGORY = "warnings.warn treats a missing or None category as UserWarning"
 _JSON_NATIVE = (
     "citations and basis are parsed from the server's JSON, so every field (extra ones "
     "included) is already a JSON type: any dump mode gives the same dict"
@@ -31,6 +34,16 @@ _ANY_SUPERSEDED = (
 )
 
 EQUIVALENTS: dict[str, tuple[str, str]] = {
+    _RESPONSES + "x__warn_once__mutmut_5": ("None,", _CATEGORY),
+    _RESPONSES + "x__warn_once__mutmut_8": ("(no line added: the mutant removes code)", _CATEGORY),
+    _RESPONSES + "x__spans__mutmut_1": (
+        "def _spans(annotations: Any, length: int, offset: int = 1) -> list[CitedSpan]:",
+        _UNUSED_DEFAULT,
+    ),
+    _RESPONSES + "x__span__mutmut_1": (
+        "def _span(note: Any, length: int, offset: int = 1) -> CitedSpan | None:",
+        _UNUSED_DEFAULT,
+    ),
     _JOURNAL + "x_answer_record__mutmut_8": (
         '"citations": [c.model_dump(mode=None) for c in completion.citations],',
         _JSON_NATIVE,
