@@ -7,6 +7,7 @@ text, and must still get its `[n]` marker.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -470,3 +471,65 @@ def test_a_final_object_whose_output_is_not_a_list_is_rebuilt_from_the_deltas(ou
     assert completion.text == "Paris."
     assert completion.finish_reason == "stop"
     assert not completion.incomplete
+
+
+def test_three_text_parts_keep_their_offsets_and_odd_annotations_are_skipped() -> None:
+    parts = [
+        {"type": "output_text", "text": "One. ", "annotations": None},
+        {"type": "output_text", "text": "Two. ", "annotations": [_note(SOURCE, 0, 4, 5)]},
+        {"type": "output_text", "text": "Three.", "annotations": [_note(SOURCE, 0, 6, "T")]},
+    ]
+    message = {"type": "message", "role": "assistant", "content": parts}
+    body = wire.response([message])
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    assert completion.text == "One. Two. Three."
+    # A title that is not text is dropped, not an error.
+    assert [(s.start, s.end, s.title) for s in completion.cited_spans] == [
+        (5, 9, None),
+        (10, 16, "T"),
+    ]
+    assert completion.citations[0].excerpts == ["Two.", "Three."]
+    assert completion.citations[0].title == "T"
+
+
+def test_a_plain_answers_basis_holds_copies_of_its_citations() -> None:
+    body = wire.response([wire.message_item(TEXT, [_note(SOURCE, 0, 5)])])
+    completion = completion_from_responses_body(
+        body, shape_responses_request("q", model="parallel")
+    )
+    (basis,) = completion.basis
+    assert basis.field == "output"
+    assert basis.citations == completion.citations
+    basis.citations[0].excerpts.append("changed")
+    assert completion.citations[0].excerpts == ["Paris"]
+
+
+def test_a_stream_of_deltas_alone_is_kept_and_flagged_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="parallel_adapters"):
+        completion = _stream(*_deltas("Paris", " is"))
+    assert completion.text == "Paris is"
+    assert completion.incomplete
+    assert [r.getMessage() for r in caplog.records] == [
+        "the Responses stream ended with no response.completed; the answer (8 characters) "
+        "may be cut short (Completion.incomplete)"
+    ]
+
+
+def test_compact_structured_json_still_has_a_basis_per_field() -> None:
+    text = '{"capital":"Paris","population":2100000}'
+    paris = text.index('"Paris"')
+    completion = _structured(text, [_note(SOURCE, paris, paris + 7)])
+    assert [(b.field, [c.url for c in b.citations]) for b in completion.basis] == [
+        ("capital", [SOURCE]),
+        ("population", []),
+    ]
+
+
+def test_text_before_the_first_key_is_not_a_json_object() -> None:
+    text = 'X"capital": "Paris"}'
+    completion = _structured(text, [_note(SOURCE, 0, len(text))])
+    assert [b.field for b in completion.basis] == ["output"]

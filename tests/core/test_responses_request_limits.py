@@ -114,3 +114,24 @@ def test_what_the_responses_api_ignores_is_named_in_a_warning(
         warnings.simplefilter("always")
         _body(**params)
     assert [str(w.message) for w in caught] == [message]
+
+
+def test_previous_interaction_id_must_be_a_string() -> None:
+    with pytest.raises(pa.InputError, match=r"^previous_interaction_id must be a string$"):
+        _body(previous_interaction_id=42)
+
+
+def test_text_the_sdk_could_not_encode_is_refused_before_sending() -> None:
+    with pytest.raises(pa.InputError, match=r"^input holds a lone surrogate character"):
+        shape_responses_request("caf\udce9", model="parallel")
+
+
+@pytest.mark.parametrize(
+    ("model", "effort", "expected"),
+    [("parallel", "high", "high"), ("parallel-low", None, "low"), ("parallel", None, None)],
+)
+def test_the_request_records_the_effort_it_is_billed_at(
+    model: str, effort: str | None, expected: str | None
+) -> None:
+    request = shape_responses_request("q", model=model, reasoning_effort=effort)
+    assert request.effort == expected
