@@ -24,6 +24,14 @@ _JOURNAL = "parallel_adapters._journal."
 _RESPONSES = "parallel_adapters._core._responses."
 _UNUSED_DEFAULT = "every caller passes `offset`: the default is never used"
 _CATEGORY = "warnings.warn treats a missing or None category as UserWarning"
+_AT_THE_END = (
+    "reaching the end of the text ends in IndexError or ValueError either way, and both "
+    "make the function return None (not a JSON object)"
+)
+_LAST_BYTE = (
+    "the last-byte check is a shortcut: when it misses, the full check finds the same "
+    "torn tail (none, for a journal ending in a newline)"
+)
 _JSON_NATIVE = (
     "citations and basis are parsed from the server's JSON, so every field (extra ones "
     "included) is already a JSON type: any dump mode gives the same dict"
@@ -34,6 +42,55 @@ _ANY_SUPERSEDED = (
 )
 
 EQUIVALENTS: dict[str, tuple[str, str]] = {
+    _RESPONSES + "x__warn_once__mutmut_1": (
+        'def _warn_once(param: str, hint: str = "XXXX") -> None:',
+        "every caller passes `hint`: the default is never used",
+    ),
+    _RESPONSES + "x__field_ranges__mutmut_8": ("while i <= length and text[i] in ws:", _AT_THE_END),
+    _RESPONSES + "x__field_ranges__mutmut_16": (
+        'if index > length or text[index] != "{":',
+        _AT_THE_END,
+    ),
+    _RESPONSES + "x__field_ranges__mutmut_25": (
+        'if index <= length and text[index] == "}":',
+        _AT_THE_END,
+    ),
+    _RESPONSES + "x__input__mutmut_30": (
+        '+ ("XX, XX".join(m["role"] for m in merged) or "only system text")',
+        "without a user turn only assistant turns are left, and they merge into one: the "
+        "list has at most one role, so the separator never shows",
+    ),
+    _JOURNAL + "x_answer_record__mutmut_13": (
+        '"basis": [b.model_dump(mode=None) for b in completion.basis],',
+        _JSON_NATIVE,
+    ),
+    _JOURNAL + "xǁJournalǁ_compact__mutmut_26": (
+        'temporary = self.path.with_name(self.path.name + ".COMPACT")',
+        "the name of a temporary file that is renamed over the journal at once",
+    ),
+    _JOURNAL + "xǁJournalǁ_compact__mutmut_34": (
+        'file.write((json.dumps(record, ensure_ascii=None) + "\\n").encode("utf-8"))',
+        "json.dumps reads ensure_ascii as a truth value: None is False",
+    ),
+    _JOURNAL + "xǁJournalǁ_compact__mutmut_40": (
+        'file.write((json.dumps(record, ensure_ascii=False) + "\\n").encode("UTF-8"))',
+        "codec names are case-insensitive: the same encoder",
+    ),
+    _JOURNAL + "xǁJournalǁ_read__mutmut_14": (
+        'record = ""',
+        "a line that is not JSON is refused either way: '' is no record, nor is None",
+    ),
+    _JOURNAL + "xǁJournalǁ_repair__mutmut_11": ("tail_start = max(1, size - 1)", _LAST_BYTE),
+    _JOURNAL + "xǁJournalǁ_repair__mutmut_12": ("tail_start = max(0, size + 1)", _LAST_BYTE),
+    _JOURNAL + "xǁJournalǁ_repair__mutmut_20": (
+        'if os.pread(self._fd, 2, tail_start) == b"\\n":',
+        _LAST_BYTE,
+    ),
+    _JOURNAL + "xǁJournalǁ_repair__mutmut_22": (
+        'if os.pread(self._fd, 1, tail_start) == b"XX\\nXX":',
+        _LAST_BYTE,
+    ),
+    _JOURNAL + "xǁJournalǁ_repair__mutmut_35": ("whole = None", "None is false, like False"),
     _RESPONSES + "x__warn_once__mutmut_5": ("None,", _CATEGORY),
     _RESPONSES + "x__warn_once__mutmut_8": ("(no line added: the mutant removes code)", _CATEGORY),
     _RESPONSES + "x__spans__mutmut_1": (

@@ -190,3 +190,92 @@ def test_a_journal_on_descriptor_0_is_closed_and_compacted(tmp_path: Path) -> No
         os.dup2(saved, 0)
         os.close(saved)
     assert _lines(path) == [_failure(1, "second")]
+
+
+def test_a_torn_line_after_several_whole_ones_is_the_only_thing_cut(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    whole = json.dumps(_answer(1)) + "\n" + json.dumps(_failure(2)) + "\n"
+    path.write_text(whole + '{"id": 3, "te')
+    with Journal(path) as journal:
+        assert journal.state.torn_bytes == len('{"id": 3, "te')
+        assert set(journal.state.answered) == {"1"}
+        assert set(journal.state.failed) == {"2"}
+    assert path.read_text() == whole
+
+
+def test_a_whole_journal_is_opened_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    whole = json.dumps(_answer(1)) + "\n"
+    path.write_text(whole)
+    with Journal(path) as journal:
+        assert journal.state.torn_bytes == 0
+    assert path.read_text() == whole
+
+
+def test_blank_lines_are_skipped_not_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text(json.dumps(_answer(1)) + "\n\n  \n" + json.dumps(_answer(2)) + "\n")
+    with Journal(path) as journal:
+        assert set(journal.state.answered) == {"1", "2"}
+
+
+def test_a_line_this_kit_did_not_write_is_refused_with_its_number_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text(json.dumps(_answer(1)) + "\n" + json.dumps({"id": 2}) + "\n")
+    with pytest.raises(pa.InputError) as caught:
+        Journal(path)
+    assert str(caught.value) == (
+        f"{path}:2: not a line this kit wrote (each line is a JSON object with an id and a "
+        "text or an error); fix or move the file"
+    )
+
+
+def test_compaction_keeps_non_ascii_text_readable(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    with Journal(path) as journal:
+        journal.write(_failure("é", "délai dépassé"))
+        journal.write(_answer("é", "Zürich"))
+    assert (
+        path.read_text(encoding="utf-8")
+        == json.dumps(_answer("é", "Zürich"), ensure_ascii=False) + "\n"
+    )
+
+
+def test_a_line_is_whole_even_when_the_disk_takes_it_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:7])))
+    path = tmp_path / "out.jsonl"
+    with Journal(path) as journal:
+        journal.write(_answer(1, "a longer answer than one short write"))
+    assert _lines(path) == [_answer(1, "a longer answer than one short write")]
+
+
+def test_compaction_works_where_a_directory_cannot_be_opened_to_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out.jsonl"
+    real_open = os.open
+
+    def no_directories(file: Any, flags: int, *args: Any) -> int:
+        if Path(file) == tmp_path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_directories)
+    with Journal(path) as journal:
+        journal.write(_failure(1))
+        journal.write(_answer(1))
+    assert _lines(path) == [_answer(1)]
+
+
+def test_a_one_byte_torn_tail_after_a_whole_line_is_cut_off(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    whole = json.dumps(_answer(1)) + "\n"
+    path.write_text(whole + "{")
+    with Journal(path) as journal:
+        assert journal.state.torn_bytes == 1
+    assert path.read_text() == whole
