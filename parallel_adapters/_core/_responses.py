@@ -33,6 +33,7 @@ from ._request import (
     MEANINGFUL_IGNORED_PARAMS,
     ChatRequest,
     _check_wire_body,
+    _user_stacklevel,
     normalize_response_format,
 )
 from ._response import Completion, _parse_output
@@ -59,7 +60,7 @@ def _warn_once(param: str, hint: str = "") -> None:
     warnings.warn(
         f"the Parallel Responses API ignores {param!r}; it was not sent{hint}",
         UserWarning,
-        stacklevel=5,
+        stacklevel=_user_stacklevel(),
     )
 
 
