@@ -59,6 +59,7 @@ MODULES: dict[str, list[str]] = {
         "tests/core/test_responses.py",
         "tests/core/test_responses_outcome.py",
         "tests/core/test_responses_request_limits.py",
+        "tests/core/test_warning_location.py",
     ],
     "parallel_adapters/_journal.py": [
         "tests/plain/test_journal.py",
