@@ -19,6 +19,7 @@ Live emulator (tests that need a real server: conformance, faults, rate limits)
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if reason is not None and item.get_closest_marker("vcr") is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warn_once_state() -> None:
+    """Every test starts as a fresh process would: no "ignored parameter" warning given yet.
+
+    The kit warns once per process (`_warned` sets in the core's wire modules); without
+    this, whether a test sees its warning depends on which tests ran before it in the same
+    process (and mutmut runs many sessions in one process).
+    """
+    for name, module in list(sys.modules.items()):
+        if name.startswith("parallel_adapters."):
+            warned = getattr(module, "_warned", None)
+            if isinstance(warned, set):
+                warned.clear()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import warnings
 from collections.abc import Mapping
@@ -60,6 +62,19 @@ _OWN_FIELDS = frozenset(
 
 _warned: set[str] = set()
 _warned_lock = threading.Lock()
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """The `stacklevel` that makes a warning given by the calling function point at the
+    first frame outside this package: the user's line, whichever entry point they used
+    (a fixed level is right for one call path and points inside the kit for the others)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _warn_once(param: str) -> None:
@@ -71,7 +86,7 @@ def _warn_once(param: str) -> None:
         f"the Parallel Chat API ignores {param!r}; it was not sent, and the answer will not "
         "honour it",
         UserWarning,
-        stacklevel=4,
+        stacklevel=_user_stacklevel(),
     )
 
 
@@ -86,7 +101,7 @@ def _warn_speed_format_once() -> None:
         "model 'speed' returns no basis: a response_format answer from it has no citations, "
         "reasoning or confidence per field; use lite, base or core for those",
         UserWarning,
-        stacklevel=4,
+        stacklevel=_user_stacklevel(),
     )
 
 

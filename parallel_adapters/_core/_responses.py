@@ -35,6 +35,7 @@ from ._request import (
     MEANINGFUL_IGNORED_PARAMS,
     ChatRequest,
     _check_wire_body,
+    _user_stacklevel,
     check_previous_interaction_id,
     normalize_response_format,
 )
@@ -63,7 +64,7 @@ def _warn_once(param: str, hint: str = "") -> None:
     warnings.warn(
         f"the Parallel Responses API ignores {param!r}; it was not sent{hint}",
         UserWarning,
-        stacklevel=5,
+        stacklevel=_user_stacklevel(),
     )
 
 

@@ -203,3 +203,118 @@ def test_merged_messages_always_satisfy_the_api(messages: list[Any]) -> None:
         found = cursor.find(text, position)
         assert found >= 0, (text, cursor)
         position = found + len(text)
+
+
+@dataclass
+class _PlainMessage:
+    """A message object whose role is a plain string (DSPy, hand-made classes), not an Enum."""
+
+    role: Any
+    content: Any
+    name: Any = None
+
+
+def test_objects_with_string_roles_and_names_are_read() -> None:
+    wire = merge_messages(
+        [
+            _PlainMessage("System", "be brief"),
+            _PlainMessage(" user ", "q", name="ann"),
+            _PlainMessage("tool", "sunny", name="get_weather"),
+            _PlainMessage("ai", [{"type": "output_text", "text": "a"}]),
+        ]
+    )
+    assert wire == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "ann: q\n\n[tool result from get_weather]\nsunny"},
+        {"role": "assistant", "content": "a"},
+    ]
+
+
+def test_an_object_name_that_is_not_a_string_is_ignored() -> None:
+    assert merge_messages([_PlainMessage("user", "q", name=7)]) == [
+        {"role": "user", "content": "q"}
+    ]
+    assert merge_messages([_PlainMessage("user", "q", name="ann")]) == [
+        {"role": "user", "content": "q", "name": "ann"}
+    ]
+
+
+def test_a_tool_call_id_names_a_tool_result_and_a_dict_name_must_be_a_string() -> None:
+    wire = merge_messages([{"role": "tool", "tool_call_id": "call_1", "content": "42"}])
+    assert wire == [{"role": "user", "content": "[tool result from call_1]\n42"}]
+    assert merge_messages([{"role": "user", "content": "q", "name": ["x"]}]) == [
+        {"role": "user", "content": "q"}
+    ]
+
+
+def test_one_named_and_one_unnamed_speaker_keep_who_said_what() -> None:
+    wire = merge_messages(
+        [{"role": "user", "content": "hi", "name": "ann"}, {"role": "user", "content": "yo"}]
+    )
+    assert wire == [{"role": "user", "content": "ann: hi\n\nyo"}]
+    same = merge_messages(
+        [
+            {"role": "assistant", "content": "a", "name": "bot"},
+            {"role": "assistant", "content": "b", "name": "bot"},
+        ]
+    )
+    assert same == [{"role": "assistant", "content": "a\n\nb", "name": "bot"}]
+
+
+def test_a_part_without_a_type_is_text() -> None:
+    assert merge_messages([{"role": "user", "content": [{"text": "x"}, "y"]}]) == [
+        {"role": "user", "content": "x\ny"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (
+            [{"role": "wizard", "content": "x"}],
+            r"^unknown message role 'wizard'; use system, user, assistant \(or developer, "
+            r"human, ai, tool\)$",
+        ),
+        (
+            [{"content": "no role", "name": "n"}],
+            r"^a message has no 'role': \['content', 'name'\]$",
+        ),
+        ([("user", "x", "extra")], r"^a message tuple must be \(role, content\), got 3 items$"),
+        (["bare"], r"^a message list holds a bare string; use \('user', text\) or a dict$"),
+        (
+            [{"role": "user", "content": 42}],
+            r"^a 'user' message has content of type int; expected a string or a list of text "
+            r"parts$",
+        ),
+        (
+            [{"role": "developer", "content": [{"type": "text"}]}],
+            r"^a text part of a 'system' message has no string 'text'$",
+        ),
+        (
+            [{"role": "user", "content": [3]}],
+            r"^a 'user' message has a content part of type int; only text parts are supported$",
+        ),
+        (
+            [{"role": "tool", "content": [{"type": "image_url"}]}],
+            r"^a 'tool' message has a 'image_url' content part; Parallel accepts text only "
+            r"\(the Chat API would silently ignore it, the Responses API refuses it\)$",
+        ),
+        ([object()], r"^cannot read a message from object$"),
+        ({"role": "user"}, r"^messages must be a string or a list of messages, got dict$"),
+        (42, r"^messages must be a string or a list of messages, got int$"),
+        ([], r"^no message has any text to send$"),
+    ],
+)
+def test_bad_messages_say_what_is_wrong(bad: Any, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        merge_messages(bad)
+
+
+class _RoleOnly:
+    role = "user"
+
+
+def test_an_object_without_content_is_an_empty_message_not_an_attribute_error() -> None:
+    assert merge_messages([_RoleOnly(), ("user", "q")]) == [{"role": "user", "content": "q"}]
+    with pytest.raises(InputError, match=r"^no message has any text to send$"):
+        merge_messages([_RoleOnly()])
