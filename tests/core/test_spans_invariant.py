@@ -302,3 +302,49 @@ def test_chat_basis_keeps_only_web_citations(caplog: pytest.LogCaptureFixture) -
         (basis,) = parse_basis(raw)
     assert [c.url for c in basis.citations] == ["https://example.com/a", "HTTP://Example.com/b"]
     assert "dropped 2 citation(s) whose URL is not an http(s) address" in caplog.text
+
+
+# -- mark_spans: spans moved into the marked text (item 1), checked on the text itself ----
+
+
+def test_mark_spans_moves_every_span_onto_its_passage_in_the_marked_text() -> None:
+    from parallel_adapters._core._spans import mark_spans
+
+    text = "Paris is the capital. It lies on the Seine. Cafe\u0301 au lait."
+    first, second, third = "https://a.example/1", "https://b.example/2", "https://c.example/3"
+    spans = [
+        pa.CitedSpan(start=0, end=21, url=first, title="A"),  # the first sentence
+        pa.CitedSpan(start=22, end=43, url=second),  # the second
+        pa.CitedSpan(start=0, end=43, url=third),  # both: markers of others inside it
+        pa.CitedSpan(start=22, end=22, url=first),  # empty, at the second's start
+        pa.CitedSpan(start=44, end=48, url=second),  # ends inside "e" + combining accent
+    ]
+    numbers = {first: 1, second: 2, third: 3}
+    marked, moved = mark_spans(text, spans, numbers, "[{n}]")
+    assert marked == (
+        "Paris is the capital.[1] [1]It lies on the Seine.[2][3] Cafe\u0301[2] au lait."
+    )
+    passages = [marked[s.start : s.end] for s in moved]
+    assert passages == [
+        "Paris is the capital.",
+        "It lies on the Seine.",
+        # markers of spans ending strictly inside it; [2] ends where it ends, so follows it
+        "Paris is the capital.[1] [1]It lies on the Seine.",
+        "",
+        "Cafe\u0301",
+    ]
+    # each span's own marker follows it; the title and URL ride along unchanged
+    assert marked[moved[0].end :].startswith("[1]")
+    assert marked[moved[2].end :].startswith("[2][3]")
+    assert [(s.url, s.title) for s in moved] == [(s.url, s.title) for s in spans]
+    # the empty span sits after the marker inserted at its point, not before it
+    assert moved[3].start == moved[1].start
+
+
+def test_mark_spans_leaves_text_and_spans_alone_without_numbers() -> None:
+    from parallel_adapters._core._spans import mark_spans
+
+    spans = [pa.CitedSpan(start=0, end=5, url="https://a.example/1")]
+    marked, moved = mark_spans("Paris is here.", spans, {}, "[{n}]")
+    assert marked == "Paris is here."
+    assert moved == spans
