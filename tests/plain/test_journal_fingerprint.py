@@ -99,3 +99,45 @@ def test_how_it_is_sent_is_not_part_of_the_question() -> None:
     plain = fingerprint(shape_request(QUESTION, model="base"))
     assert fingerprint(shape_request(QUESTION, model="base", stream=True)) == plain
     assert fingerprint(shape_request(QUESTION, model="base", extra_body={"beta": 1})) == plain
+
+
+# -- every journal line carries what a resume and the spend summary read back -------------
+
+
+def test_an_answer_line_keeps_its_cost_and_fingerprint() -> None:
+    import parallel_adapters as pa
+    from parallel_adapters._journal import answer_record
+
+    request = shape_responses_request(QUESTION, model="parallel", reasoning_effort="low")
+    completion = pa.Completion(text="Yamoussoukro", model="parallel")
+    object.__setattr__(completion, "cost", 0.01)
+    record = answer_record(7, completion, request)
+    assert record["cost"] == 0.01
+    assert record["fingerprint"] == fingerprint(request)
+
+
+def test_a_failure_line_costs_the_price_only_when_it_may_have_been_billed() -> None:
+    import parallel_adapters as pa
+    from parallel_adapters._journal import error_record
+
+    request = shape_responses_request(QUESTION, model="parallel", reasoning_effort="high")
+    # A timeout leaves the outcome unknown: the request may have been billed, at its price.
+    timed_out = error_record(1, pa.APITimeoutError("timed out"), request)
+    assert timed_out["cost"] == pytest.approx(0.25)
+    assert timed_out["fingerprint"] == fingerprint(request)
+    # An error status is never billed.
+    refused = error_record(2, pa.ServerError("overloaded", status_code=503), request)
+    assert refused["cost"] == 0.0
+    assert refused["fingerprint"] == fingerprint(request)
+    # With no request (a line that never became one), nothing is priced or fingerprinted.
+    bare = error_record(3, pa.APITimeoutError("timed out"))
+    assert bare["cost"] == 0.0
+    assert "fingerprint" not in bare
+
+
+def test_a_chat_failure_line_is_priced_by_its_model() -> None:
+    import parallel_adapters as pa
+    from parallel_adapters._journal import error_record
+
+    request = shape_request(QUESTION, model="core")
+    assert error_record(1, pa.APITimeoutError("timed out"), request)["cost"] == pytest.approx(0.025)
